@@ -1,0 +1,127 @@
+"""The `rag` command. Parses options, calls one function, prints. Domain errors become one
+line on stderr and a non-zero exit; heavy libraries are imported inside the commands so
+`rag --help` stays instant."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from rag import __version__
+from rag.config import load_settings
+from rag.errors import RagError
+
+
+def fail_cleanly(fn):
+    """Turn domain errors and Ctrl-C into one line and an exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RagError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+    return wrapper
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path),
+                            help="Index folder (default: indexes/default).")
+model_option = click.option("--model", help="GGUF model file (default: models/*.gguf, else the packaged Gemma 3 270M).")
+gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to a GPU (0 = none, -1 = all).")
+k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to retrieve (default 5).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rag")
+def main():
+    """Ask questions about a folder of articles; get short answers with checked citations."""
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--embedder", help="'minilm' (default), 'use', or a sentence-transformers model folder.")
+@fail_cleanly
+def index_cmd(paths, index_dir, embedder):
+    """Index .txt and .md files under PATHS (default: seeds/)."""
+    from rag import app
+
+    settings = load_settings(index=index_dir, embedder=embedder)
+    paths = list(paths) or [settings.home / "seeds"]
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        report = app.index(paths, settings, progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for s in report.skipped:
+        click.echo(f"warning: skipped {s.source}: {s.reason}", err=True)
+    click.echo(f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
+               f"in {report.seconds:.1f} s.")
+
+
+@main.command("ask")
+@click.argument("question")
+@index_option
+@k_option
+@model_option
+@gpu_option
+@click.option("--embedder", help="Expected embedder; it must be the one the index was built with.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@click.option("-v", "--verbose", is_flag=True, help="Say which model and index are used, and timings.")
+@fail_cleanly
+def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, as_json, verbose):
+    """Answer QUESTION from the indexed articles, with citations."""
+    from rag import app
+    from rag.errors import UsageError
+    from rag.render import StreamPrinter, render_sources
+
+    if not question.strip():
+        raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
+    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder)
+    answerer = app.open_answerer(settings)
+    tty = sys.stdout.isatty() and not as_json
+    printer = StreamPrinter(enabled=tty)
+    answer = answerer.ask(question, on_text=printer)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        return
+    printer.finish(answer.answer)
+    click.echo(render_sources(answer, color=tty))
+    if verbose:
+        _describe(answerer, answer)
+
+
+def _describe(answerer, answer) -> None:
+    from rag.generate import gpu_offload_supported
+
+    m = answerer.retriever.index.manifest
+    t = answer.timings
+    lines = [
+        f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']})",
+        f"model: {answerer.model.path} ({'chat template' if answerer.model.is_chat else 'completion prompt'})",
+        f"gpu offload: {'available' if gpu_offload_supported() else 'not available in this llama.cpp build'}"
+        f" (n_gpu_layers={answerer.settings.n_gpu_layers})",
+        f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, generate {t['generate_ms']:.0f} ms, "
+        f"{t['prompt_tokens']} prompt + {t['completion_tokens']} completion tokens",
+    ]
+    for line in lines:
+        click.echo(click.style(line, dim=True), err=True)

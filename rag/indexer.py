@@ -1,0 +1,67 @@
+"""Files on disk -> Index: read, chunk, embed, build the lexical index, write the manifest."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from rag import __version__, store
+from rag.chunking import chunk_document
+from rag.config import DEFAULT_EMBEDDER, Settings
+from rag.corpus import Skipped, load_corpus
+from rag.embedders import load_embedder, resolve_embedder
+from rag.lexical import LexicalIndex
+from rag.text import detect_language
+
+
+@dataclass
+class IndexReport:
+    files: int
+    chunks: int
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def build_index(paths: list[Path], settings: Settings,
+                progress: Callable[[int, int], None] | None = None) -> IndexReport:
+    """Index `paths` into settings.index_dir. progress(done, total) is called per batch."""
+    t0 = time.perf_counter()
+    docs, skipped = load_corpus(paths)
+    spec = resolve_embedder(settings.embedder or DEFAULT_EMBEDDER)
+    chunks, languages, files = [], [], {}
+    for doc in docs:
+        lang = detect_language(doc.text[:5000])
+        doc_chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
+        chunks.extend(doc_chunks)
+        languages.extend([lang] * len(doc_chunks))
+        files[doc.source] = {"sha256": doc.sha256, "chars": len(doc.text), "chunks": len(doc_chunks),
+                             "language": lang}
+    embedder = load_embedder(spec)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(chunks))
+
+    vectors = embedder.encode([c.text for c in chunks], progress=tick)
+    manifest = {
+        "format": store.FORMAT_VERSION,
+        "rag_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "embedder": spec.to_json(),
+        "embedder_dim": int(vectors.shape[1]),
+        "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap,
+                     "unit": "sentence"},
+        "vector_index": "flat-ip",
+        "chunks": len(chunks),
+        "files": files,
+    }
+    index = store.Index(manifest, chunks, store.build_faiss(vectors),
+                        LexicalIndex.build([c.text for c in chunks], languages))
+    store.save(settings.index_dir, index)
+    return IndexReport(len(docs), len(chunks), skipped, time.perf_counter() - t0)

@@ -1,0 +1,80 @@
+"""Prompt text. Two shapes: a few-shot completion prompt for base models (the default
+Gemma 3 270M has no chat template) and chat messages for instruct models, rendered by
+llama.cpp with the model's own template.
+
+The fixed part (instructions and examples) comes first and never changes between
+questions, so llama.cpp can keep it in its KV cache and only evaluate the new part.
+"""
+
+from __future__ import annotations
+
+from rag.types import Passage
+
+NO_ANSWER = {
+    "de": "Die Quellen sagen dazu nichts.",
+    "en": "The sources don't say.",
+}
+
+LABELS = {
+    "de": ("Quellen", "Frage", "Antwort"),
+    "en": ("Sources", "Question", "Answer"),
+}
+
+# Invented examples (not from any corpus): they teach the format, a short answer and a
+# citation of the passage that holds it.
+_EXAMPLES = [
+    ("de",
+     ["Die Brücke wurde 1932 nach sechs Jahren Bauzeit eröffnet.",
+      "Sie ist 1149 Meter lang und verbindet die Altstadt mit dem Hafen."],
+     "Wie lang ist die Brücke?", "1149 Meter [2]"),
+    ("en",
+     ["The bakery was founded in 1998 by Anna Berg in Oslo.",
+      "Today it employs about 300 people in four cities."],
+     "Who founded the bakery?", "Anna Berg [1]"),
+    ("de",
+     ["Die Firma mit Sitz in Graz beschäftigt rund 450 Mitarbeiter.",
+      "Gegründet wurde sie 2009 von Eva Huber."],
+     "Wo hat die Firma ihren Sitz?", "In Graz [1]"),
+]
+
+_HEADER = (
+    "Jede Antwort steht in den nummerierten Quellen darüber. Antworte kurz, mit den Worten "
+    "der Quelle, und nenne die Nummer der Quelle in eckigen Klammern.\n"
+    "Each answer is in the numbered sources above it. Answer briefly, with the words of the "
+    "source, and give the number of the source in square brackets.\n\n"
+)
+
+
+def _block(lang: str, passages: list[str], question: str, answer: str | None) -> str:
+    src, q, a = LABELS[lang]
+    lines = [f"{src}:"] + [f"[{i}] {text}" for i, text in enumerate(passages, 1)]
+    lines.append(f"{q}: {question}")
+    lines.append(f"{a}:" + (f" {answer}\n" if answer is not None else ""))
+    return "\n".join(lines)
+
+
+def few_shot_prefix() -> str:
+    return _HEADER + "\n".join(_block(*ex) for ex in _EXAMPLES) + "\n"
+
+
+def completion_prompt(question: str, lang: str, passages: list[Passage]) -> str:
+    return few_shot_prefix() + _block(lang, [p.text for p in passages], question, None)
+
+
+SYSTEM = {
+    "de": ("Du beantwortest Fragen ausschließlich mit den nummerierten Quellen. Antworte auf "
+           "Deutsch in einem kurzen Satz und nenne die Quellen wie [1]. Steht die Antwort nicht "
+           f"in den Quellen, antworte genau: {NO_ANSWER['de']}"),
+    "en": ("You answer questions using only the numbered sources. Answer in English in one "
+           "short sentence and cite the sources like [1]. If the sources do not contain the "
+           f"answer, reply exactly: {NO_ANSWER['en']}"),
+}
+
+
+def chat_messages(question: str, lang: str, passages: list[Passage]) -> list[dict]:
+    src, q, _ = LABELS[lang]
+    body = "\n".join(f"[{p.id}] ({p.source}) {p.text}" for p in passages)
+    return [
+        {"role": "system", "content": SYSTEM[lang]},
+        {"role": "user", "content": f"{src}:\n{body}\n\n{q}: {question}"},
+    ]

@@ -1,0 +1,146 @@
+"""An index on disk: manifest.json, vectors.faiss, chunks.jsonl and lexical/.
+
+The manifest says what built the index (format, embedder, chunking, a hash per file) so a
+mismatch is caught when it is loaded instead of producing wrong answers. An index is written
+whole into a temporary sibling folder and then moved into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.embedders import EmbedderSpec
+from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from rag.lexical import LexicalIndex
+from rag.types import Chunk
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+CHUNKS = "chunks.jsonl"
+LEXICAL = "lexical"
+
+
+@dataclass
+class Index:
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: object  # a faiss index over the chunk embeddings, in chunk order
+    lexical: LexicalIndex
+
+    @property
+    def embedder(self) -> EmbedderSpec:
+        return EmbedderSpec(**self.manifest["embedder"])
+
+
+def build_faiss(vectors: np.ndarray):
+    import faiss
+
+    # Exact inner product on normalised vectors is cosine similarity; at the sizes a
+    # laptop corpus has, exact search is both fastest to build and fast enough to query.
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def save(directory: Path, index: Index) -> None:
+    import faiss
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the index is not secret
+    try:
+        faiss.write_index(index.vectors, str(tmp / VECTORS))
+        with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
+            for c in index.chunks:
+                f.write(json.dumps({"source": c.source, "start": c.start, "end": c.end, "text": c.text},
+                                   ensure_ascii=False) + "\n")
+        (tmp / LEXICAL).mkdir()
+        index.lexical.save(tmp / LEXICAL)
+        (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+        _swap_into_place(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(new: Path, directory: Path) -> None:
+    old = directory.with_name(f".{directory.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(new, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(directory: Path) -> dict:
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        raise IndexMissing(f"no index at {directory}; build it with `rag index [PATH ...] --index {directory}`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise IndexCorrupt(f"{path} is unreadable; rebuild the index with `rag index --index {directory}`") from None
+    version = manifest.get("format")
+    if version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index at {directory} has format {version!r}, this rag reads format {FORMAT_VERSION}; "
+            f"rebuild it with `rag index --index {directory}`")
+    return manifest
+
+
+def load(directory: Path) -> Index:
+    import faiss
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    rebuild = f"rebuild it with `rag index --index {directory}`"
+    try:
+        vectors = faiss.read_index(str(directory / VECTORS))
+    except Exception:
+        raise IndexCorrupt(f"{directory / VECTORS} is missing or damaged; {rebuild}") from None
+    try:
+        with open(directory / CHUNKS, encoding="utf-8") as f:
+            chunks = [Chunk(**json.loads(line)) for line in f if line.strip()]
+    except (OSError, ValueError, TypeError):
+        raise IndexCorrupt(f"{directory / CHUNKS} is missing or damaged; {rebuild}") from None
+    try:
+        lexical = LexicalIndex.load(directory / LEXICAL)
+    except Exception:
+        raise IndexCorrupt(f"{directory / LEXICAL} is missing or damaged; {rebuild}") from None
+    if not (vectors.ntotal == len(chunks) == manifest.get("chunks")):
+        raise IndexCorrupt(f"index at {directory} has {vectors.ntotal} vectors for {len(chunks)} chunks; {rebuild}")
+    if vectors.d != manifest["embedder_dim"]:
+        raise IndexCorrupt(f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}")
+    return Index(manifest, chunks, vectors, lexical)
+
+
+def check_embedder(index_dir: Path, manifest: dict, wanted: EmbedderSpec) -> None:
+    built = EmbedderSpec(**manifest["embedder"])
+    if not built.same_model(wanted):
+        raise IndexMismatch(
+            f"index at {index_dir} was built with embedder {built.name} ({built.kind}), not {wanted.name}; "
+            f"rebuild it with `rag index --index {index_dir} --embedder ...` or drop --embedder")
+
+
+def check_dimension(index_dir: Path, manifest: dict, dim: int) -> None:
+    """The embedder found under the recorded name must still produce the recorded vectors."""
+    if dim != manifest["embedder_dim"]:
+        raise IndexMismatch(
+            f"index at {index_dir} holds {manifest['embedder_dim']}-d vectors but embedder "
+            f"{manifest['embedder']['name']} now gives {dim}-d; rebuild it with `rag index --index {index_dir}`")

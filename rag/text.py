@@ -1,0 +1,185 @@
+"""Language-aware text primitives shared by chunking, retrieval, answering and evaluation.
+
+Everything here is pure: strings in, strings/spans out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+STOPWORDS = {
+    "de": frozenset("""
+        aber alle allem allen aller alles als also am an ander andere anderem anderen anderer
+        anderes auch auf aus bei beim bin bis bist da dabei damit dann das dass dem den denen
+        der deren des dessen dich die dies diese diesem diesen dieser dieses dir doch dort du
+        durch ein eine einem einen einer eines er es etwa euch euer für gegen gewesen hab habe
+        haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem ihren ihrer
+        ihres im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener jenes
+        jetzt kann kein keine keinem keinen keiner können könnte man manche mein meine mich
+        mir mit muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein seine seinem
+        seinen seiner seines selbst sich sie sind so solche soll sollte sondern sonst über um
+        und uns unser unter vom von vor war waren warum was weg weil welche welchem welchen
+        welcher welches wenn wer werde werden wie wieder will wir wird wo wollen wurde wurden
+        zu zum zur zwar zwischen wann wieso weshalb woher wohin wieviel viele vielen viel
+        gibt gab sei seit laut hatten worden""".split()),
+    "en": frozenset("""
+        a about above after again against all am an and any are as at be because been before
+        being below between both but by can could did do does doing down during each few for
+        from further had has have having he her here hers herself him himself his how i if in
+        into is it its itself just me more most my myself no nor not now of off on once only
+        or other our ours out over own same she should so some such than that the their theirs
+        them then there these they this those through to too under until up very was we were
+        what when where which while who whom why will with would you your yours many much
+        did does according""".split()),
+}
+
+# Question words: they say what kind of answer is wanted, not what it is about.
+QUESTION_WORDS = frozenset("""
+    wer wen wem wessen was wann wo woher wohin wie wieviel wieviele welche welcher welches
+    welchem welchen warum weshalb wieso womit wofür worüber
+    who whom whose what when where which why how""".split())
+
+_UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def detect_language(text: str) -> str:
+    """'de' or 'en', by which stopword list covers more of the words."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    de = sum(w in STOPWORDS["de"] for w in words)
+    en = sum(w in STOPWORDS["en"] for w in words)
+    if de == en:
+        # Umlauts and ß are a strong German signal in short questions.
+        return "de" if re.search(r"[äöüßÄÖÜ]", text) else "en"
+    return "de" if de > en else "en"
+
+
+def fold(text: str) -> str:
+    """Lower-case and spell umlauts and ß out, so 'Größe' and 'groesse' compare equal."""
+    return unicodedata.normalize("NFC", text).translate(_UMLAUT_FOLD).lower()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str):
+    import Stemmer  # PyStemmer: small C extension, imported only when text is analysed
+
+    return Stemmer.Stemmer({"de": "german", "en": "english"}[lang])
+
+
+def stem(word: str, lang: str) -> str:
+    return _stemmer(lang).stemWord(word)
+
+
+def analyze(text: str, lang: str) -> list[str]:
+    """Terms for lexical search: lower-case words without stopwords, stemmed, folded."""
+    stops = STOPWORDS[lang]
+    out = []
+    for w in words(text.lower()):
+        if w in stops or w in QUESTION_WORDS:
+            continue
+        out.append(fold(stem(w, lang)))
+    return out
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a question that say what it is about (no stopwords, no question words)."""
+    stops = STOPWORDS["de"] | STOPWORDS["en"] | QUESTION_WORDS
+    return [w for w in words(text) if w.lower() not in stops]
+
+
+# ---------------------------------------------------------------- numbers
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def normalize_number(raw: str) -> str:
+    """'14,3' and '14.3' -> '14.3'; '1.300' and '1,300' -> '1300' (a group of exactly
+    three digits after a separator is a thousands group; anything else is a decimal)."""
+    parts = re.split(r"[.,]", raw)
+    if len(parts) == 1:
+        return parts[0]
+    head, tail = parts[0], parts[1:]
+    if all(len(p) == 3 for p in tail):
+        return head + "".join(tail)
+    return head + "".join(tail[:-1]) + "." + tail[-1]
+
+
+def numbers(text: str) -> set[str]:
+    return {normalize_number(m.group()) for m in _NUMBER.finditer(text)}
+
+
+# ---------------------------------------------------------------- sentences
+
+# Abbreviations after which a period does not end a sentence (compared lower-case).
+ABBREVIATIONS = frozenset("""
+    z.b u.a d.h bzw ca dr prof nr st str mio mrd tsd vgl ggf evtl inkl zzgl usw etc abs
+    bspw jh jhd jahrh chr ff hrsg geb gest min max mr mrs ms jr sr vs no fig e.g i.e
+    approx dept univ corp inc ltd co u.s u.k""".split())
+MONTHS = frozenset("""
+    januar februar märz april mai juni juli august september oktober november dezember
+    jänner""".split())
+
+_BOUNDARY = re.compile(r"[.!?…]+[\"'“”»«‘’)\]]*(?=\s)")
+
+
+def _ends_sentence(text: str, dot: int, after: int) -> bool:
+    """Decide whether the punctuation at text[dot] ends a sentence; text[after:] starts the
+    next candidate sentence (past the whitespace)."""
+    if text[dot] != ".":
+        return True
+    nxt = text[after:after + 30]
+    if not nxt:
+        return True
+    token = re.search(r"(\S+)$", text[:dot])
+    prev = token.group(1) if token else ""
+    bare = prev.lstrip("(\"'„“»«").lower()
+    if bare in ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()):
+        return False
+    if re.fullmatch(r"([a-zäöü]\.)+[a-zäöü]", bare):  # z.B, u.a, d.h written without spaces
+        return False
+    first = re.match(r"\S+", nxt).group(0).strip("\"'„“»«(")
+    if bare.isdigit():
+        # "am 14. Juni", "die 2. Runde": an ordinal, not the end of a sentence
+        if first.rstrip(".,").lower() in MONTHS or first[:1].islower():
+            return False
+    if nxt[0].islower():
+        return False
+    return True
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences in text[start:end], whitespace trimmed.
+
+    Sentences end at . ! ? (with trailing quotes/brackets) unless the period belongs to an
+    abbreviation, an initial or an ordinal number, and always at a line break: headlines,
+    captions and paragraphs in news text stand on lines of their own.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text[start:end]):
+        ls, le = start + line.start(), start + line.end()
+        cur = ls
+        for m in _BOUNDARY.finditer(text, ls, le):
+            after = m.end()
+            while after < le and text[after].isspace():
+                after += 1
+            if _ends_sentence(text, m.start(), after):
+                spans.append((cur, m.end()))
+                cur = after
+        spans.append((cur, le))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed

@@ -1,0 +1,85 @@
+"""End to end with the real MiniLM embedder and the real Gemma 3 270M GGUF over seeds/."""
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.text import fold
+
+from conftest import ROOT, ask_json
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("question, fact, source", [
+    ("Wer wird Interims-CEO von Scale AI?", "Jason Droege", "004_a2122adb65b12522.txt"),
+    ("Wo wurde Alexandr Wang geboren?", "Los Alamos", "000_ed323026b9e620f8.txt"),
+    ("Wie viele Mitarbeiter beschäftigt Scale AI?", "900", "002_ddd515a157be102d.txt"),
+])
+def test_answers_with_the_fact_and_cites_the_file(seeds_index, question, fact, source):
+    out = ask_json(seeds_index, question)
+    assert not out["abstained"]
+    assert fold(fact) in fold(out["answer"])
+    cited = [c["source"] for c in out["citations"]]
+    assert any(c.endswith(source) for c in cited), cited
+    for c in out["citations"]:
+        text = Path(c["source"]).read_text(encoding="utf-8")
+        assert text[c["start"]:c["end"]] == c["quote"], "a citation quotes its file exactly"
+        assert f"[{c['id']}]" in out["answer"], "every citation listed is used in the answer"
+
+
+def test_abstains_when_the_sources_do_not_say(seeds_index):
+    out = ask_json(seeds_index, "Wie hoch war der Umsatz von Meta im Jahr 2019?")
+    assert out["abstained"] is True
+    assert out["citations"] == []
+    assert "Quellen" in out["answer"]
+
+
+def test_json_contract(seeds_index):
+    out = ask_json(seeds_index, "Wie viel investiert Meta in Scale AI?")
+    assert set(out) >= {"question", "answer", "abstained", "citations", "retrieved", "timings"}
+    assert isinstance(out["answer"], str) and isinstance(out["abstained"], bool)
+    for c in out["citations"]:
+        assert set(c) == {"id", "source", "start", "end", "quote"}
+        assert isinstance(c["id"], int) and c["source"].startswith(str(ROOT / "seeds"))
+    assert len(out["retrieved"]) == 5
+    for r in out["retrieved"]:
+        assert set(r) == {"source", "start", "end", "score"}
+    assert set(out["timings"]) >= {"retrieve_ms", "generate_ms", "total_ms", "prompt_tokens", "completion_tokens"}
+    assert out["timings"]["prompt_tokens"] > 0
+
+
+def test_english_question_over_german_sources(seeds_index):
+    out = ask_json(seeds_index, "Who becomes interim CEO of Scale AI?")
+    assert "Droege" in out["answer"]
+    assert any(c["source"].endswith("004_a2122adb65b12522.txt") for c in out["citations"])
+
+
+def test_terminal_output_lists_sources_and_reports_gpu(seeds_index):
+    result = CliRunner().invoke(main, ["ask", "Wo wurde Alexandr Wang geboren?", "--index", str(seeds_index), "-v"])
+    assert result.exit_code == 0, result.output
+    assert "Los Alamos" in result.stdout
+    assert "Sources:" in result.stdout
+    assert "000_ed323026b9e620f8.txt:" in result.stdout
+    assert "gpu offload:" in result.stderr
+
+
+def test_instruct_model_uses_its_chat_template(seeds_index, smollm_path):
+    result = CliRunner().invoke(main, ["ask", "Who becomes interim CEO of Scale AI?", "--index", str(seeds_index),
+                                       "--model", str(smollm_path), "-v"])
+    assert result.exit_code == 0, result.output
+    assert "chat template" in result.stderr
+    assert "SmolLM2" in result.stderr
+    assert "Droege" in result.stdout
+
+
+def test_gguf_in_models_folder_is_used(seeds_index, smollm_path, tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "smol.gguf").symlink_to(smollm_path)
+    result = CliRunner().invoke(main, ["ask", "Wo wurde Alexandr Wang geboren?", "--index", str(seeds_index), "-v"],
+                                env={**os.environ, "RAG_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "models" / "smol.gguf") in result.stderr
