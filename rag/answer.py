@@ -89,7 +89,9 @@ class Answerer:
         return idf
 
     def ask(self, question: str, k: int | None = None, retriever: str = "hybrid",
-            on_text: Callable[[str], None] | None = None) -> Answer:
+            on_text: Callable[[str], None] | None = None, depth: int | None = None) -> Answer:
+        """Answer from the top k chunks. depth > k retrieves (and reports) more ranks
+        without using them as evidence: `rag eval` scores MRR@10 that way."""
         question = " ".join(question.split())
         if not question:
             raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
@@ -97,7 +99,8 @@ class Answerer:
         t0 = time.perf_counter()
         embedder = self.retriever.embedder
         qvec = embedder.encode([question])[0]
-        hits = self.retriever.search(question, k, retriever, qvec=qvec)
+        ranked = self.retriever.search(question, max(k, depth or k), retriever, qvec=qvec)
+        hits = ranked[:k]
         lang = detect_language(question)
         q = Question.parse(question, self._idf(lang in self.retriever.index.lexical.languages))
         cands = evidence.candidates(q, hits, lambda texts: embedder.encode(texts) @ qvec)
@@ -108,9 +111,9 @@ class Answerer:
         passages = evidence.select(cands, PASSAGES)
         gen = Generation()
         if verdict.abstain:
-            answer = self._abstain(question, lang, hits)
+            answer = self._abstain(question, lang, ranked)
         else:
-            answer = self._generate(q, passages, hits, gen, on_text)
+            answer = self._generate(q, passages, ranked, gen, on_text)
         t_done = time.perf_counter()
         timings.update({
             "generate_ms": (t_done - t_retrieved) * 1000,

@@ -41,3 +41,44 @@ def model_loader(settings: Settings) -> Callable[[], LocalModel]:
 
 def open_answerer(settings: Settings) -> Answerer:
     return Answerer(settings, open_retriever(settings), model_loader(settings))
+
+
+def evaluate(gold: list, settings: Settings, retrieval_only: bool = False, retriever: str = "hybrid",
+             progress=None) -> dict:
+    """Run a gold set with every model loaded once; returns the report."""
+    from rag import __version__, evaluate as ev
+
+    answerer = None if retrieval_only else open_answerer(settings)
+    retriever_ = answerer.retriever if answerer else open_retriever(settings)
+    items, summary = ev.run(gold, retriever_, answerer, settings.k, retriever, progress)
+    manifest = retriever_.index.manifest
+    config = {
+        "index": str(settings.index_dir),
+        "embedder": manifest["embedder"]["name"],
+        "chunks": manifest["chunks"],
+        "model": None if answerer is None else str(answerer.model.path),
+        "k": settings.k,
+        "retriever": retriever,
+        "retrieval_only": retrieval_only,
+        "git_commit": ev.git_commit(),
+        "rag_version": __version__,
+    }
+    return {"summary": summary, "items": items, "config": config}
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON whole or not at all: a temporary file renamed into place."""
+    import json
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, ensure_ascii=False, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -125,3 +125,62 @@ def _describe(answerer, answer) -> None:
     ]
     for line in lines:
         click.echo(click.style(line, dim=True), err=True)
+
+
+@main.command("eval")
+@click.argument("gold", type=click.Path(path_type=Path))
+@index_option
+@model_option
+@k_option
+@gpu_option
+@click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
+              show_default=True, help="Retrieval method to evaluate.")
+@click.option("--retrieval-only", is_flag=True, help="Skip generation; report retrieval figures only (fast).")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N questions.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")
+@click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: print each figure beside it.")
+@fail_cleanly
+def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, retrieval_only, limit, out, compare):
+    """Score rag against a gold question set (JSON Lines)."""
+    from rag import app, evaluate
+
+    items = evaluate.load_gold(gold)[:limit]
+    old = evaluate.load_report(compare)["summary"] if compare else None
+    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers)
+    report = app.evaluate(items, settings, retrieval_only, retriever, progress=_eval_progress(len(items)))
+    click.echo(evaluate.table(report["summary"], old))
+    if out:
+        app.write_json(out, report)
+        click.echo(f"Report written to {out}", err=True)
+
+
+def _eval_progress(total: int):
+    """A progress bar with the running accuracy, on a terminal only."""
+    if not sys.stderr.isatty():
+        return None
+    bar = click.progressbar(length=total, label="Evaluating", file=sys.stderr,
+                            item_show_func=lambda acc: "" if acc is None else f"accuracy {acc:.2f}")
+
+    def progress(done: int, n: int, accuracy):
+        if done == 1:
+            bar.__enter__()
+        bar.current_item = accuracy
+        bar.update(1)
+        if done == n:
+            bar.__exit__(None, None, None)
+    return progress
+
+
+@main.command("import-squad")
+@click.argument("squad_file", type=click.Path(path_type=Path))
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for one text file per article.")
+@click.option("--gold", "gold_file", type=click.Path(path_type=Path), required=True,
+              help="Gold JSON Lines file to write.")
+@fail_cleanly
+def import_squad_cmd(squad_file, corpus_dir, gold_file):
+    """Turn a SQuAD-format file (SQuAD, XQuAD, GermanQuAD) into a corpus and a gold file."""
+    from rag.squad import convert
+
+    articles, questions = convert(squad_file, corpus_dir, gold_file)
+    click.echo(f"Wrote {articles} articles to {corpus_dir} and {questions} questions to {gold_file}.")

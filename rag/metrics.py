@@ -1,0 +1,121 @@
+"""Evaluation metrics as pure functions over plain values. Table-tested in tests/test_metrics.py."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from rag.text import fold, normalize_number
+
+_ARTICLES = frozenset("der die das den dem des ein eine einer eines einem einen the a an".split())
+
+_NUMBER_WORDS = {
+    "ein": 1, "eine": 1, "einer": 1, "one": 1, "a": 1, "zwei": 2, "two": 2, "drei": 3, "three": 3,
+    "vier": 4, "four": 4, "fuenf": 5, "five": 5, "sechs": 6, "six": 6, "sieben": 7, "seven": 7,
+    "acht": 8, "eight": 8, "neun": 9, "nine": 9, "zehn": 10, "ten": 10, "zwoelf": 12, "twelve": 12,
+}
+_SCALED_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\s+(?=(milliarde|million|tausend|billion|thousand|hundert|hundred))")
+
+# Surface forms that mean the same thing, applied before tokenising (after folding).
+_SYNONYMS = [
+    (r"\bus-dollar\b|\busd\b|\$", " dollar "),
+    (r"\bmilliarden\b|\bmilliarde\b|\bmrd\b\.?", " billion "),
+    (r"\bmillionen\b|\bmio\b\.?", " million "),
+    (r"\bbillionen\b", " trillion "),
+    (r"\bprozent\b|%", " percent "),
+    (r"\beuro\b|€", " euro "),
+]
+
+
+def normalize_answer(text: str) -> str:
+    """Case, umlauts/ß, punctuation, articles, number formats and common unit words folded
+    away, so 'Die 14,3 Milliarden US-Dollar.' and '14.3 billion dollar' compare equal."""
+    text = re.sub(r"\[[\d,\s]*\]", " ", text)  # citation markers are not part of the answer
+    text = fold(text)
+    # "eine Milliarde" is "1 billion", not the article "eine" and any billion
+    text = _SCALED_WORD.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} ", text)
+    text = re.sub(r"\d+(?:[.,]\d+)*", lambda m: " " + normalize_number(m.group()) + " ", text)
+    for pattern, repl in _SYNONYMS:
+        text = re.sub(pattern, repl, text)
+    # punctuation -> space, but keep the decimal point inside numbers
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
+    text = re.sub(r"[^\w.]+", " ", text)
+    return " ".join(t for t in text.split() if t not in _ARTICLES)
+
+
+def contains_answer(answer: str, golds: list[str]) -> bool:
+    """A gold answer occurs in the answer, on word boundaries, after normalisation."""
+    hay = f" {normalize_answer(answer)} "
+    return any(norm and f" {norm} " in hay for norm in (normalize_answer(g) for g in golds))
+
+
+def token_f1(answer: str, golds: list[str]) -> float:
+    """SQuAD-style token F1 against the best-matching gold answer."""
+    pred = normalize_answer(answer).split()
+    best = 0.0
+    for gold in golds:
+        ref = normalize_answer(gold).split()
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if not common:
+            continue
+        p, r = common / len(pred), common / len(ref)
+        best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def source_matches(path: str, gold_sources: list[str]) -> bool:
+    """Gold sources name files by path suffix: '004_a.txt' matches 'seeds/004_a.txt'."""
+    p = path.replace("\\", "/")
+    return any(p == g or p.endswith("/" + g.lstrip("/")) for g in gold_sources)
+
+
+def file_ranking(sources: list[str]) -> list[str]:
+    """Ranked chunks -> ranked files (first occurrence of each file)."""
+    return list(dict.fromkeys(sources))
+
+
+def hit_at(ranked_files: list[str], gold_sources: list[str], k: int) -> float:
+    return 1.0 if any(source_matches(f, gold_sources) for f in ranked_files[:k]) else 0.0
+
+
+def reciprocal_rank(ranked_files: list[str], gold_sources: list[str], k: int = 10) -> float:
+    for i, f in enumerate(ranked_files[:k]):
+        if source_matches(f, gold_sources):
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def passage_hit(spans: list[tuple[str, int, int]], gold_sources: list[str], answer_start: int, k: int = 5) -> float:
+    """The gold answer's character offset lies inside one of the top-k chunks of its file."""
+    return 1.0 if any(source_matches(src, gold_sources) and start <= answer_start < end
+                      for src, start, end in spans[:k]) else 0.0
+
+
+def abstention(abstained: list[bool], answerable: list[bool]) -> dict:
+    """Precision and recall of abstaining on unanswerable items, and how often it abstains
+    on answerable ones. None where a ratio has no denominator."""
+    both = sum(a and not ok for a, ok in zip(abstained, answerable))
+    n_abst = sum(abstained)
+    n_unans = sum(not ok for ok in answerable)
+    n_ans = sum(answerable)
+    wrong = sum(a and ok for a, ok in zip(abstained, answerable))
+    return {
+        "abstain_precision": both / n_abst if n_abst else None,
+        "abstain_recall": both / n_unans if n_unans else None,
+        "false_abstain_rate": wrong / n_ans if n_ans else None,
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100), like numpy's default."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
