@@ -82,10 +82,9 @@ class Answerer:
         lex = self.retriever.index.lexical
 
         def idf(term: str) -> float:
-            df = lex.doc_freq(term)
-            if df == 0 and not lang_in_corpus:
+            if not lang_in_corpus and not lex.knows(term):
                 return 0.0  # a cross-lingual question: its words are not expected in the text
-            return evidence.idf_from_df(df, lex.n_docs)
+            return lex.idf(term)
         return idf
 
     def ask(self, question: str, k: int | None = None, retriever: str = "hybrid",
@@ -103,7 +102,7 @@ class Answerer:
         hits = ranked[:k]
         lang = detect_language(question)
         q = Question.parse(question, self._idf(lang in self.retriever.index.lexical.languages))
-        cands = evidence.candidates(q, hits, lambda texts: embedder.encode(texts) @ qvec)
+        cands = evidence.candidates(q, hits)
         t_retrieved = time.perf_counter()
         timings = {"retrieve_ms": (t_retrieved - t0) * 1000}
 

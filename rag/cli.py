@@ -37,6 +37,8 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
 model_option = click.option("--model", help="GGUF model file (default: models/*.gguf, else the packaged Gemma 3 270M).")
 gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to a GPU (0 = none, -1 = all).")
 k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to retrieve (default 5).")
+retriever_option = click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
+                                show_default=True, help="Retrieval method (the others are for comparison).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,7 +50,7 @@ def main():
 @main.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
-@click.option("--embedder", help="'minilm' (default), 'use', or a sentence-transformers model folder.")
+@click.option("--embedder", help="'use' (default, multilingual), 'minilm', or a sentence-transformers model folder.")
 @fail_cleanly
 def index_cmd(paths, index_dir, embedder):
     """Index .txt and .md files under PATHS (default: seeds/)."""
@@ -85,10 +87,11 @@ def index_cmd(paths, index_dir, embedder):
 @model_option
 @gpu_option
 @click.option("--embedder", help="Expected embedder; it must be the one the index was built with.")
+@retriever_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
 @click.option("-v", "--verbose", is_flag=True, help="Say which model and index are used, and timings.")
 @fail_cleanly
-def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, as_json, verbose):
+def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, as_json, verbose):
     """Answer QUESTION from the indexed articles, with citations."""
     from rag import app
     from rag.errors import UsageError
@@ -100,7 +103,7 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, as_json, verb
     answerer = app.open_answerer(settings)
     tty = sys.stdout.isatty() and not as_json
     printer = StreamPrinter(enabled=tty)
-    answer = answerer.ask(question, on_text=printer)
+    answer = answerer.ask(question, retriever=retriever, on_text=printer)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
@@ -133,8 +136,7 @@ def _describe(answerer, answer) -> None:
 @model_option
 @k_option
 @gpu_option
-@click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
-              show_default=True, help="Retrieval method to evaluate.")
+@retriever_option
 @click.option("--retrieval-only", is_flag=True, help="Skip generation; report retrieval figures only (fast).")
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N questions.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")

@@ -10,14 +10,11 @@ a name for "wer", a year for "wann").
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
-from rag.text import analyze, detect_language, numbers, sentence_spans, words
+from rag.text import analyze, detect_language, numbers, words
 from rag.types import Hit, Passage
 
 # answer type -> question patterns (lower-case, matched at word boundaries)
@@ -100,29 +97,24 @@ def term_overlap(question: Question, sentence: str) -> float:
 WEIGHTS = {"dense": 0.45, "overlap": 0.35, "typed": 0.10, "rank": 0.10}
 
 
-def candidates(question: Question, hits: list[Hit],
-               similarity: Callable[[list[str]], np.ndarray]) -> list[Candidate]:
-    """Every sentence of the retrieved chunks (once, even where chunks overlap), scored."""
-    seen, spans = set(), []
-    top = max((h.score for h in hits), default=1.0) or 1.0
-    for h in hits:
+def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
+    """Every sentence of the retrieved chunks (once, even where chunks overlap), scored.
+    Sentence similarities come with the hits: the retriever computed them from vectors
+    stored in the index, so nothing is embedded here."""
+    seen, out = set(), []
+    for rank, h in enumerate(hits):
         c = h.chunk
-        for s, e in sentence_spans(c.text):
-            key = (c.source, c.start + s)
-            if key in seen or len(words(c.text[s:e])) < 3:
+        rank_score = 1.0 - rank / len(hits)
+        for start, end, sim in h.sentences:
+            text = c.text[start - c.start:end - c.start]
+            if (c.source, start) in seen or len(words(text)) < 3:
                 continue
-            seen.add(key)
-            spans.append((c.source, c.start + s, c.start + e, c.text[s:e], max(0.0, h.score / top)))
-    if not spans:
-        return []
-    dense = similarity([sp[3] for sp in spans])
-    out = []
-    for (source, start, end, text, rank), d in zip(spans, dense):
-        ov = term_overlap(question, text)
-        ty = type_match(question.kind, text)
-        score = (WEIGHTS["dense"] * float(d) + WEIGHTS["overlap"] * ov
-                 + WEIGHTS["typed"] * ty + WEIGHTS["rank"] * rank)
-        out.append(Candidate(source, start, end, text, float(d), ov, ty, rank, score))
+            seen.add((c.source, start))
+            ov = term_overlap(question, text)
+            ty = type_match(question.kind, text)
+            score = (WEIGHTS["dense"] * sim + WEIGHTS["overlap"] * ov
+                     + WEIGHTS["typed"] * ty + WEIGHTS["rank"] * rank_score)
+            out.append(Candidate(c.source, start, end, text, sim, ov, ty, rank_score, score))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -131,6 +123,3 @@ def select(cands: list[Candidate], n: int = 3) -> list[Passage]:
     """The n best sentences as numbered passages [1]..[n], best first."""
     return [Passage(i + 1, c.source, c.start, c.end, c.text, c.score) for i, c in enumerate(cands[:n])]
 
-
-def idf_from_df(df: int, n_docs: int) -> float:
-    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+import numpy as np
 from typing import Callable
 
 from rag import __version__, store
@@ -14,7 +16,7 @@ from rag.config import DEFAULT_EMBEDDER, Settings
 from rag.corpus import Skipped, load_corpus
 from rag.embedders import load_embedder, resolve_embedder
 from rag.lexical import LexicalIndex
-from rag.text import detect_language
+from rag.text import detect_language, sentence_spans
 
 
 @dataclass
@@ -41,14 +43,22 @@ def build_index(paths: list[Path], settings: Settings,
                              "language": lang}
     embedder = load_embedder(spec)
     done = 0
+    unit_chunks, units, unit_texts = [], [], []
+    for i, c in enumerate(chunks):
+        for s, e in sentence_spans(c.text):
+            unit_chunks.append(i)
+            units.append((c.start + s, c.start + e))
+            unit_texts.append(c.text[s:e])
+    total = len(chunks) + len(unit_texts)
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress(done, len(chunks))
+            progress(done, total)
 
     vectors = embedder.encode([c.text for c in chunks], progress=tick)
+    unit_vectors = embedder.encode(unit_texts, progress=tick)
     manifest = {
         "format": store.FORMAT_VERSION,
         "rag_version": __version__,
@@ -59,9 +69,12 @@ def build_index(paths: list[Path], settings: Settings,
                      "unit": "sentence"},
         "vector_index": "flat-ip",
         "chunks": len(chunks),
+        "sentences": len(unit_texts),
         "files": files,
     }
     index = store.Index(manifest, chunks, store.build_faiss(vectors),
-                        LexicalIndex.build([c.text for c in chunks], languages))
+                        LexicalIndex.build([c.text for c in chunks], languages),
+                        np.array(units, dtype=np.int32).reshape(-1, 2), np.array(unit_chunks, dtype=np.int32),
+                        unit_vectors.astype(np.float16))
     store.save(settings.index_dir, index)
     return IndexReport(len(docs), len(chunks), skipped, time.perf_counter() - t0)

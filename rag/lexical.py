@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,17 @@ class LexicalIndex:
     def build(cls, texts: list[str], languages: list[str]) -> "LexicalIndex":
         import bm25s
 
+        # Two passes: the words of the corpus first, so compounds can be split into them.
+        vocabulary = {t for text, lang in zip(texts, languages) for t in analyze(text, lang)}
         bm25 = bm25s.BM25()
-        bm25.index([analyze(t, lang) for t, lang in zip(texts, languages)], show_progress=False)
+        bm25.index([analyze(t, lang, known=vocabulary.__contains__) for t, lang in zip(texts, languages)],
+                   show_progress=False)
         return cls(bm25, sorted(set(languages)))
 
     def query_terms(self, query: str) -> list[str]:
         terms: list[str] = []
         for lang in self.languages:
-            terms.extend(t for t in analyze(query, lang) if t not in terms)
+            terms.extend(t for t in analyze(query, lang, all_stopwords=True, known=self.knows) if t not in terms)
         return terms
 
     def knows(self, term: str) -> bool:
@@ -43,6 +47,11 @@ class LexicalIndex:
             return 0
         indptr = self._bm25.scores["indptr"]  # CSC over terms: one column per term
         return int(indptr[i + 1] - indptr[i])
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency; highest for a term the corpus does not know."""
+        df = self.doc_freq(term)
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk, in chunk order."""

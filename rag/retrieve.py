@@ -1,4 +1,13 @@
-"""Dense + lexical search over an Index, and their fusion into one ranking of Hits."""
+"""Dense + lexical search over an Index, and their fusion into one ranking of Hits.
+
+Fusion (measured in scripts/bench_retrieval.py; see README):
+- dense evidence for a chunk is its cosine similarity plus that of its best sentence, so a
+  long chunk with one matching sentence is not drowned by the rest of it;
+- both score lists are z-normalised over the candidates, then added, BM25 weighted by how
+  much of the question the corpus knows (IDF-weighted share of its terms found in the
+  vocabulary) and halved when the question is in another language than the corpus: an
+  English question over German text shares only names with it, and BM25 then ranks noise.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,19 @@ import numpy as np
 
 from rag.embedders import Embedder
 from rag.store import Index
+from rag.text import detect_language
 from rag.types import Hit
 
 RETRIEVERS = ("hybrid", "dense", "lexical")
+LEXICAL_WEIGHT = 1.3
+CROSS_LINGUAL_FACTOR = 0.5
+ALL_CANDIDATES_UP_TO = 5000  # above this many chunks, fuse over the top of each list only
+CANDIDATES_PER_LIST = 200
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 class Retriever:
@@ -16,46 +35,82 @@ class Retriever:
         self.index = index
         self.embedder = embedder
 
-    def dense_scores(self, qvec: np.ndarray) -> np.ndarray:
+    def dense_scores(self, qvec: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, cosine similarities), best first; all chunks unless limit is given."""
         n = self.index.vectors.ntotal
-        scores, ids = self.index.vectors.search(qvec.reshape(1, -1), n)
-        out = np.full(n, -1.0, dtype=np.float32)
-        out[ids[0][ids[0] >= 0]] = scores[0][ids[0] >= 0]
-        return out
+        scores, ids = self.index.vectors.search(qvec.reshape(1, -1).astype(np.float32), min(n, limit or n))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def sentence_scores(self, qvec: np.ndarray, chunk_ids: np.ndarray) -> list[np.ndarray]:
+        """Cosine similarity of every sentence of each given chunk to the question."""
+        off = self.index.unit_offsets
+        if len(chunk_ids) == len(self.index.chunks):  # one product over all sentences
+            sims = self.index.unit_matrix @ qvec
+            return [sims[off[i]:off[i + 1]] for i in chunk_ids]
+        rows = [np.arange(off[i], off[i + 1]) for i in chunk_ids]
+        flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        sims = np.asarray(self.index.unit_vectors[flat], dtype=np.float32) @ qvec
+        bounds = np.cumsum([0] + [len(r) for r in rows])
+        return [sims[bounds[j]:bounds[j + 1]] for j in range(len(rows))]
+
+    def lexical_weight(self, question: str) -> float:
+        lex = self.index.lexical
+        terms = lex.query_terms(question)
+        idf = [lex.idf(t) for t in terms]
+        total = sum(idf)
+        known = sum(w for t, w in zip(terms, idf) if lex.knows(t)) / total if total else 0.0
+        same_language = detect_language(question) in lex.languages
+        return LEXICAL_WEIGHT * known * (1.0 if same_language else CROSS_LINGUAL_FACTOR)
 
     def search(self, question: str, k: int, mode: str = "hybrid", qvec: np.ndarray | None = None) -> list[Hit]:
         """The k best chunks. qvec: the question's embedding, when the caller has it already."""
         if mode not in RETRIEVERS:
             raise ValueError(f"unknown retriever {mode!r}")
-        chunks = self.index.chunks
-        if mode != "lexical" and qvec is None:
+        n = len(self.index.chunks)
+        if qvec is None and mode != "lexical":
             qvec = self.embedder.encode([question])[0]
-        dense = self.dense_scores(qvec) if mode != "lexical" else None
-        lexical = self.index.lexical.scores(question) if mode != "dense" else None
-        if mode == "dense":
-            fused = dense
-        elif mode == "lexical":
-            fused = lexical
+        lexical_all = self.index.lexical.scores(question) if mode != "dense" else None
+        if mode == "lexical":
+            ids = np.argsort(-lexical_all, kind="stable")[:k]
+            return self._hits(ids, lexical_all[ids], None, lexical_all[ids], qvec)
+
+        if n <= ALL_CANDIDATES_UP_TO:
+            ids, dense = self.dense_scores(qvec)
         else:
-            fused = fuse(dense, lexical, self.lexical_weight(question))
+            ids, dense = self.dense_scores(qvec, CANDIDATES_PER_LIST)
+            if lexical_all is not None:
+                extra = np.argsort(-lexical_all)[:CANDIDATES_PER_LIST]
+                extra = extra[~np.isin(extra, ids)]
+                ids = np.concatenate([ids, extra])
+                dense = np.concatenate([dense, self._cosines(qvec, extra)])
+        sentences = self.sentence_scores(qvec, ids)
+        semantic = dense + np.array([s.max() if s.size else d for s, d in zip(sentences, dense)], dtype=np.float32)
+        if mode == "dense":
+            fused = semantic
+            lexical = None
+        else:
+            lexical = lexical_all[ids]
+            fused = zscore(semantic) + self.lexical_weight(question) * zscore(lexical)
         order = np.argsort(-fused, kind="stable")[:k]
-        return [Hit(chunks[i], float(fused[i]),
-                    None if dense is None else float(dense[i]),
-                    None if lexical is None else float(lexical[i])) for i in order]
+        return self._hits(ids[order], fused[order], dense[order], None if lexical is None else lexical[order],
+                          qvec, [sentences[i] for i in order])
 
-    def lexical_weight(self, question: str) -> float:
-        """How far to trust BM25 for this question: the share of its terms the corpus
-        knows. An English question over German text shares few terms with it, and BM25
-        then ranks noise; a German one shares most."""
-        terms = self.index.lexical.query_terms(question)
-        if not terms:
-            return 0.0
-        known = sum(self.index.lexical.knows(t) for t in terms)
-        return 0.5 * known / len(terms)
+    def _cosines(self, qvec: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        vecs = np.stack([self.index.vectors.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, len(qvec)))
+        return (vecs @ qvec).astype(np.float32)
 
-
-def fuse(dense: np.ndarray, lexical: np.ndarray, lexical_weight: float) -> np.ndarray:
-    """Convex combination of cosine similarity and max-normalised BM25."""
-    top = float(lexical.max()) if lexical.size else 0.0
-    lex = lexical / top if top > 0 else np.zeros_like(lexical)
-    return (1.0 - lexical_weight) * dense + lexical_weight * lex
+    def _hits(self, ids, scores, dense, lexical, qvec, sentences=None) -> list[Hit]:
+        if sentences is None:
+            sentences = self.sentence_scores(qvec, ids) if qvec is not None else [None] * len(ids)
+        hits = []
+        off, units = self.index.unit_offsets, self.index.units
+        for j, i in enumerate(ids):
+            sims = sentences[j]
+            spans = units[off[i]:off[i + 1]]
+            sents = tuple((int(s), int(e), float(sims[u]) if sims is not None else 0.0)
+                          for u, (s, e) in enumerate(spans))
+            hits.append(Hit(self.index.chunks[i], float(scores[j]),
+                            None if dense is None else float(dense[j]),
+                            None if lexical is None else float(lexical[j]), sents))
+        return hits

@@ -21,11 +21,13 @@ from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from rag.lexical import LexicalIndex
 from rag.types import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.jsonl"
 LEXICAL = "lexical"
+UNITS = "sentences.npy"  # (chunk, start, end) per sentence, grouped by chunk
+UNIT_VECTORS = "sentence_vectors.npy"  # float16 embeddings of those sentences
 
 
 @dataclass
@@ -34,10 +36,28 @@ class Index:
     chunks: list[Chunk]
     vectors: object  # a faiss index over the chunk embeddings, in chunk order
     lexical: LexicalIndex
+    units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
+    unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
+    unit_vectors: np.ndarray  # (n, dim) float16
 
     @property
     def embedder(self) -> EmbedderSpec:
         return EmbedderSpec(**self.manifest["embedder"])
+
+    @property
+    def unit_matrix(self) -> np.ndarray:
+        """The sentence vectors as float32 in memory, converted once (they are stored as
+        float16 to halve the index on disk)."""
+        if getattr(self, "_matrix", None) is None:
+            self._matrix = np.asarray(self.unit_vectors, dtype=np.float32)
+        return self._matrix
+
+    @property
+    def unit_offsets(self) -> np.ndarray:
+        """unit_offsets[i]:unit_offsets[i + 1] are the rows of chunk i's sentences."""
+        if getattr(self, "_offsets", None) is None:
+            self._offsets = np.searchsorted(self.unit_chunks, np.arange(len(self.chunks) + 1)).astype(np.int64)
+        return self._offsets
 
 
 def build_faiss(vectors: np.ndarray):
@@ -67,6 +87,8 @@ def save(directory: Path, index: Index) -> None:
                                    ensure_ascii=False) + "\n")
         (tmp / LEXICAL).mkdir()
         index.lexical.save(tmp / LEXICAL)
+        np.save(tmp / UNITS, np.column_stack([index.unit_chunks, index.units]).astype(np.int32))
+        np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
         (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in tmp.rglob("*"):
             if path.is_file():
@@ -123,11 +145,18 @@ def load(directory: Path) -> Index:
         lexical = LexicalIndex.load(directory / LEXICAL)
     except Exception:
         raise IndexCorrupt(f"{directory / LEXICAL} is missing or damaged; {rebuild}") from None
+    try:
+        units = np.load(directory / UNITS, mmap_mode="r")
+        unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r")
+    except (OSError, ValueError):
+        raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
+    if units.ndim != 2 or units.shape[1] != 3 or len(units) != len(unit_vectors):
+        raise IndexCorrupt(f"the sentence table in {directory} does not match its vectors; {rebuild}")
     if not (vectors.ntotal == len(chunks) == manifest.get("chunks")):
         raise IndexCorrupt(f"index at {directory} has {vectors.ntotal} vectors for {len(chunks)} chunks; {rebuild}")
     if vectors.d != manifest["embedder_dim"]:
         raise IndexCorrupt(f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}")
-    return Index(manifest, chunks, vectors, lexical)
+    return Index(manifest, chunks, vectors, lexical, np.asarray(units[:, 1:]), np.asarray(units[:, 0]), unit_vectors)
 
 
 def check_embedder(index_dir: Path, manifest: dict, wanted: EmbedderSpec) -> None:

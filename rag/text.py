@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Callable
 
 STOPWORDS = {
     "de": frozenset("""
@@ -76,15 +77,55 @@ def stem(word: str, lang: str) -> str:
     return _stemmer(lang).stemWord(word)
 
 
-def analyze(text: str, lang: str) -> list[str]:
-    """Terms for lexical search: lower-case words without stopwords, stemmed, folded."""
-    stops = STOPWORDS[lang]
+_ALL_STOPWORDS = STOPWORDS["de"] | STOPWORDS["en"]
+
+
+def analyze(text: str, lang: str, all_stopwords: bool = False,
+            known: Callable[[str], bool] | None = None) -> list[str]:
+    """Terms for lexical search: lower-case words without stopwords, stemmed, folded.
+
+    all_stopwords drops the stopwords of every language: a question may be in another
+    language than the text, and its "the"/"who" must not match an English title.
+    known: a vocabulary test; German compounds whose parts it knows also yield the parts.
+    """
+    stops = _ALL_STOPWORDS if all_stopwords else STOPWORDS[lang]
     out = []
     for w in words(text.lower()):
         if w in stops or w in QUESTION_WORDS:
             continue
         out.append(fold(stem(w, lang)))
+        if known is not None and lang == "de":
+            out.extend(compound_parts(w, known))
     return out
+
+
+_LINKS = ("", "s", "es", "n", "en", "e")
+
+
+def compound_parts(word: str, known: Callable[[str], bool], min_part: int = 4) -> list[str]:
+    """Stems of the two parts of a German compound, when both are known words:
+    'fehlerquelle' -> ['fehl', 'quell'], 'wikingersiedlern' -> ['wiking', 'siedl'].
+    Linking elements (Investition-s-kapital) are dropped. The split with the most even
+    parts wins; nothing is returned for words that do not split into known parts."""
+    if len(word) < 2 * min_part or not word.isalpha():
+        return []
+    best, best_score = [], 0
+    for i in range(min_part, len(word) - min_part + 1):
+        left, right = word[:i], word[i:]
+        rs = fold(stem(right, "de"))
+        if not known(rs):
+            continue
+        for link in _LINKS:
+            if link and not left.endswith(link):
+                continue
+            head = left[:len(left) - len(link)] if link else left
+            if len(head) < min_part:
+                continue
+            hs = fold(stem(head, "de"))
+            score = min(len(head), len(right))
+            if known(hs) and score > best_score:
+                best, best_score = [hs, rs], score
+    return best
 
 
 def content_words(text: str) -> list[str]:
@@ -144,7 +185,10 @@ def _ends_sentence(text: str, dot: int, after: int) -> bool:
         return False
     if re.fullmatch(r"([a-zäöü]\.)+[a-zäöü]", bare):  # z.B, u.a, d.h written without spaces
         return False
-    first = re.match(r"\S+", nxt).group(0).strip("\"'„“»«(")
+    m = re.match(r"\S+", nxt)
+    if m is None:
+        return True
+    first = m.group(0).strip("\"'„“»«(")
     if bare.isdigit():
         # "am 14. Juni", "die 2. Runde": an ordinal, not the end of a sentence
         if first.rstrip(".,").lower() in MONTHS or first[:1].islower():

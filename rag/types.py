@@ -26,6 +26,8 @@ class Hit:
     score: float  # the fused score that ranked it
     dense: float | None = None
     lexical: float | None = None
+    # the chunk's sentences: (start, end, cosine similarity to the question), document offsets
+    sentences: tuple[tuple[int, int, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,23 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
 
-@pytest.fixture(scope="session")
-def seeds_index(tmp_path_factory) -> Path:
-    """seeds/ indexed with the default embedder (the real model) into a temp folder."""
+def build_index(tmp_path_factory, *extra: str) -> Path:
     out = tmp_path_factory.mktemp("index") / "seeds"
-    result = CliRunner().invoke(main, ["index", str(SEEDS), "--index", str(out)])
+    result = CliRunner().invoke(main, ["index", str(SEEDS), "--index", str(out), *extra])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory) -> Path:
+    """seeds/ indexed with the default embedder (multilingual USE, the real model)."""
+    return build_index(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def seeds_index_minilm(tmp_path_factory) -> Path:
+    """seeds/ indexed with all-MiniLM-L6-v2 through sentence-transformers (the real model)."""
+    return build_index(tmp_path_factory, "--embedder", "minilm")
 
 
 @pytest.fixture(scope="session")

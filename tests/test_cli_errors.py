@@ -79,10 +79,10 @@ def test_corrupt_gguf(seeds_index, tmp_path):
 
 
 def test_index_built_with_another_embedder(seeds_index):
-    result = run("ask", "Wer leitet Scale AI?", "--index", str(seeds_index), "--embedder", "use")
+    result = run("ask", "Wer leitet Scale AI?", "--index", str(seeds_index), "--embedder", "minilm")
     assert result.exit_code == 1
     line = error_line(result)
-    assert "built with embedder all-MiniLM-L6-v2" in line and "rebuild" in line
+    assert "built with embedder use-multilingual-v3" in line and "rebuild" in line
 
 
 def test_bad_k(seeds_index):

@@ -18,7 +18,9 @@ def small_index() -> store.Index:
     vectors = np.eye(3, 8, dtype=np.float32)
     manifest = {"format": store.FORMAT_VERSION, "embedder": SPEC.to_json(), "embedder_dim": 8,
                 "chunks": 3, "files": {"a.txt": {"sha256": "x", "chunks": 3}}}
-    return store.Index(manifest, chunks, store.build_faiss(vectors), LexicalIndex.build(texts, ["de"] * 3))
+    units = np.array([[c.start, c.end] for c in chunks], dtype=np.int32)
+    return store.Index(manifest, chunks, store.build_faiss(vectors), LexicalIndex.build(texts, ["de"] * 3),
+                       units, np.arange(3, dtype=np.int32), vectors.astype(np.float16))
 
 
 def test_roundtrip(tmp_path):
@@ -27,6 +29,8 @@ def test_roundtrip(tmp_path):
     assert loaded.chunks == small_index().chunks
     assert loaded.vectors.ntotal == 3
     assert loaded.lexical.scores("Los Alamos").argmax() == 1
+    assert loaded.units.tolist() == small_index().units.tolist()
+    assert list(loaded.unit_offsets) == [0, 1, 2, 3]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary folders left"
 
 

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.lexical import LexicalIndex
+from rag.retrieve import zscore
+from rag.text import analyze, compound_parts
+
+from conftest import ask_json
+
+VOCAB = set(analyze("Fehler Quelle Wikinger Siedler Investition Kapital Bevölkerung Gruppe Verteidigung", "de"))
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("fehlerquelle", ["fehl", "quell"]),
+    ("wikingersiedlern", ["wiking", "siedl"]),
+    ("investitionskapital", ["investition", "kapital"]),   # linking -s- dropped
+    ("bevölkerungsgruppen", ["bevolker", "grupp"]),
+    ("verteidigungsministerium", []),                      # "ministerium" unknown: no split
+    ("quelle", []),                                        # too short to be a compound
+    ("km2", []),
+])
+def test_compound_parts(word, parts):
+    assert compound_parts(word, VOCAB.__contains__) == parts
+
+
+def test_query_stopwords_of_both_languages_are_dropped():
+    lex = LexicalIndex.build(["Doctor Who ist eine britische Serie.", "Die Hugenotten siedelten in Amerika."], ["de", "de"])
+    assert "who" not in lex.query_terms("Who settled in Amerika?")
+    scores = lex.scores("Who settled in Amerika?")
+    assert scores[0] == 0 and scores[1] > 0
+
+
+def test_compound_in_question_matches_its_parts_in_text():
+    lex = LexicalIndex.build(["Die Quelle des Fehlers war ein Bericht.", "Die Investition war hoch."], ["de", "de"])
+    assert lex.scores("Was war die Fehlerquelle?").argmax() == 0
+
+
+def test_zscore():
+    assert np.allclose(zscore(np.array([1.0, 2.0, 3.0])), [-1.2247, 0.0, 1.2247], atol=1e-4)
+    assert np.allclose(zscore(np.array([2.0, 2.0])), [0.0, 0.0])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("question, source", [
+    ("Wer wird Interims-CEO von Scale AI?", "004_a2122adb65b12522.txt"),
+    ("Who becomes interim CEO of Scale AI?", "004_a2122adb65b12522.txt"),
+    ("Where was Alexandr Wang born?", "000_ed323026b9e620f8.txt"),
+    ("In welcher Zeitung schaltete Wang eine Anzeige?", "002_ddd515a157be102d.txt"),
+])
+def test_hybrid_retrieval_ranks_the_file_high(seeds_index, question, source):
+    out = ask_json(seeds_index, question)
+    assert any(r["source"].endswith(source) for r in out["retrieved"][:2])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("retriever", ["dense", "lexical"])
+def test_comparison_retrievers(seeds_index, retriever):
+    out = ask_json(seeds_index, "In welcher Zeitung schaltete Wang eine Anzeige?", "--retriever", retriever, "-k", "3")
+    assert len(out["retrieved"]) == 3
+    assert out["retrieved"][0]["source"].endswith("002_ddd515a157be102d.txt")
+
+
+@pytest.mark.e2e
+def test_cross_lingual_question_gets_less_lexical_weight(seeds_index):
+    from rag import app
+    from rag.config import load_settings
+
+    r = app.open_retriever(load_settings(index=seeds_index))
+    assert r.lexical_weight("Who becomes interim CEO of Scale AI?") < r.lexical_weight("Wer wird Interims-CEO von Scale AI?")
+
+
+@pytest.mark.e2e
+def test_eval_retrieval_only_gives_the_benchmark_figures(seeds_index, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    bench = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_retrieval.py"), "--corpus", str(ROOT / "seeds"),
+                            "--gold", str(ROOT / "gold" / "seeds.jsonl"), "--embedders", "use", "--json"],
+                           capture_output=True, text=True, check=True)
+    row = next(r for r in json.loads(bench.stdout) if r["retriever"].startswith("hybrid"))
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["eval", str(ROOT / "gold" / "seeds.jsonl"), "--index", str(seeds_index),
+                                       "--retrieval-only", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())["summary"]
+    for key in ("hit@1", "hit@5", "mrr@10", "passage_hit@5"):
+        assert summary[key] == pytest.approx(row[key]), key
