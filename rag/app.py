@@ -9,7 +9,7 @@ from rag import store
 from rag.answer import Answerer
 from rag.config import Settings
 from rag.embedders import load_embedder, resolve_embedder
-from rag.generate import LocalModel, resolve_model
+from rag.generate import ModelHandle, resolve_model
 from rag.indexer import IndexReport, build_index
 from rag.retrieve import Retriever
 
@@ -30,35 +30,34 @@ def open_retriever(settings: Settings) -> Retriever:
     return Retriever(index_, embedder)
 
 
-def model_loader(settings: Settings) -> Callable[[], LocalModel]:
+def model_handle(settings: Settings) -> ModelHandle:
     """Find the model now (a wrong --model fails before any work); load it when first needed."""
     choice = resolve_model(settings.model, settings.models_dir)
-
-    def load() -> LocalModel:
-        return LocalModel(choice.path, settings.n_ctx, settings.n_gpu_layers, settings.threads)
-    return load
+    return ModelHandle(choice, settings.n_ctx, settings.n_gpu_layers, settings.threads)
 
 
 def open_answerer(settings: Settings) -> Answerer:
-    return Answerer(settings, open_retriever(settings), model_loader(settings))
+    return Answerer(settings, open_retriever(settings), model_handle(settings))
 
 
 def evaluate(gold: list, settings: Settings, retrieval_only: bool = False, retriever: str = "hybrid",
-             progress=None) -> dict:
+             strategy: str = "checked", progress=None) -> dict:
     """Run a gold set with every model loaded once; returns the report."""
     from rag import __version__, evaluate as ev
 
     answerer = None if retrieval_only else open_answerer(settings)
     retriever_ = answerer.retriever if answerer else open_retriever(settings)
-    items, summary = ev.run(gold, retriever_, answerer, settings.k, retriever, progress)
+    items, summary = ev.run(gold, retriever_, answerer, settings.k, retriever, strategy, progress)
     manifest = retriever_.index.manifest
     config = {
         "index": str(settings.index_dir),
         "embedder": manifest["embedder"]["name"],
         "chunks": manifest["chunks"],
-        "model": None if answerer is None else str(answerer.model.path),
+        "model": None if answerer is None else str(answerer.handle.path),
+        "generates": None if answerer is None else answerer.generates(),
         "k": settings.k,
         "retriever": retriever,
+        "strategy": strategy,
         "retrieval_only": retrieval_only,
         "git_commit": ev.git_commit(),
         "rag_version": __version__,
@@ -78,6 +77,9 @@ def write_json(path: Path, obj) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, ensure_ascii=False, indent=1)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

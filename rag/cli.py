@@ -120,11 +120,15 @@ def _describe(answerer, answer) -> None:
     t = answer.timings
     lines = [
         f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']})",
-        f"model: {answerer.model.path} ({'chat template' if answerer.model.is_chat else 'completion prompt'})",
+        f"model: {answerer.handle.path} ({'chat template' if answerer.handle.info.chat_template else 'completion prompt'}, "
+        f"{answerer.handle.info.n_params / 1e6:.0f}M parameters, "
+        f"{'writes answers' if answerer.generates() else 'answers from the evidence; the model translates questions'})",
         f"gpu offload: {'available' if gpu_offload_supported() else 'not available in this llama.cpp build'}"
         f" (n_gpu_layers={answerer.settings.n_gpu_layers})",
         f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, generate {t['generate_ms']:.0f} ms, "
         f"{t['prompt_tokens']} prompt + {t['completion_tokens']} completion tokens",
+        f"why: {answer.trace.get('reason') or 'evidence confidence'} "
+        f"{'' if answer.confidence is None else f'{answer.confidence:.2f}'}; question kind {answer.trace.get('kind')}",
     ]
     for line in lines:
         click.echo(click.style(line, dim=True), err=True)
@@ -138,18 +142,21 @@ def _describe(answerer, answer) -> None:
 @gpu_option
 @retriever_option
 @click.option("--retrieval-only", is_flag=True, help="Skip generation; report retrieval figures only (fast).")
+@click.option("--strategy", type=click.Choice(["checked", "baseline"]), default="checked", show_default=True,
+              help="baseline: top-k chunks into the prompt and the model trusted, for comparison.")
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N questions.")
+@click.option("--sample", type=click.IntRange(min=1), help="Evaluate N questions spread evenly over the file.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")
 @click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: print each figure beside it.")
 @fail_cleanly
-def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, retrieval_only, limit, out, compare):
+def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, retrieval_only, strategy, limit, sample, out, compare):
     """Score rag against a gold question set (JSON Lines)."""
     from rag import app, evaluate
 
-    items = evaluate.load_gold(gold)[:limit]
+    items = evaluate.sample(evaluate.load_gold(gold), sample)[:limit]
     old = evaluate.load_report(compare)["summary"] if compare else None
     settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers)
-    report = app.evaluate(items, settings, retrieval_only, retriever, progress=_eval_progress(len(items)))
+    report = app.evaluate(items, settings, retrieval_only, retriever, strategy, progress=_eval_progress(len(items)))
     click.echo(evaluate.table(report["summary"], old))
     if out:
         app.write_json(out, report)

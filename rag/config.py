@@ -22,6 +22,10 @@ class Settings:
     n_gpu_layers: int = 0
     n_ctx: int = 2048
     max_tokens: int = 48
+    # "auto": models of 1B parameters and more answer freely (checked); smaller ones choose
+    # from the evidence, which measured better (README). "always" / "never" force it.
+    generate: str = "auto"
+    translate: bool = True  # translate questions into the corpus language to match its words
     threads: int | None = None  # None: llama.cpp's default for this machine
     chunk_chars: int = 1200  # chosen by scripts/bench_retrieval.py (README: Retrieval)
     chunk_overlap: int = 120
@@ -45,6 +49,7 @@ _ENV = {
     "n_ctx": "RAG_N_CTX",
     "max_tokens": "RAG_MAX_TOKENS",
     "threads": "RAG_THREADS",
+    "generate": "RAG_GENERATE",
 }
 
 
@@ -74,4 +79,6 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
     settings = replace(Settings(), **values)
     if settings.k < 1:
         raise UsageError(f"-k must be at least 1 (got {settings.k})")
+    if settings.generate not in ("auto", "always", "never"):
+        raise UsageError(f"RAG_GENERATE={settings.generate!r}: use auto, always or never")
     return settings

@@ -94,6 +94,13 @@ def load_gold(path: Path) -> list[GoldItem]:
     return items
 
 
+def sample(items: list[GoldItem], n: int | None) -> list[GoldItem]:
+    """n items spread evenly over the list (every article of a benchmark, not the first few)."""
+    if not n or n >= len(items):
+        return items
+    return [items[i * len(items) // n] for i in range(n)]
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -191,7 +198,7 @@ def retrieve_only(retriever, question: str, depth: int, mode: str = "hybrid") ->
             "timings": {"retrieve_ms": round(ms, 2)}}
 
 
-def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = "hybrid",
+def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = "hybrid", strategy: str = "checked",
         progress: Callable[[int, int, float | None], None] | None = None) -> tuple[list[dict], dict]:
     """Answer (or only retrieve, when answerer is None) every gold question; models stay loaded."""
     chunk_texts = {(c.source, c.start, c.end): c.text for c in retriever.index.chunks}
@@ -205,7 +212,8 @@ def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = 
         if answerer is None:
             out = retrieve_only(retriever, g.question, depth, mode)
         else:
-            out = answerer.ask(g.question, k=k, retriever=mode, depth=depth).to_json()
+            answer = answerer.ask(g.question, k=k, retriever=mode, depth=depth, strategy=strategy)
+            out = {**answer.to_json(), "trace": answer.trace}
         scores = retrieval_scores(g, out["retrieved"], chunk_text)
         if answerer is not None:
             scores.update(answer_scores(g, out))

@@ -81,6 +81,43 @@ def check_gguf(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF model file; pass --model with a .gguf file")
 
 
+class ModelHandle:
+    """A chosen GGUF: its header is read on demand (cheap), the model loaded on first use."""
+
+    def __init__(self, choice: ModelChoice, n_ctx: int = 2048, n_gpu_layers: int = 0, threads: int | None = None):
+        self.choice = choice
+        self._args = (n_ctx, n_gpu_layers, threads)
+        self._info = None
+        self._model: LocalModel | None = None
+        self.load_seconds = 0.0
+
+    @property
+    def path(self) -> Path:
+        return self.choice.path
+
+    @property
+    def info(self):
+        if self._info is None:
+            from rag.gguf import GGUFError, read_info
+
+            try:
+                self._info = read_info(self.path)
+            except (GGUFError, OSError) as exc:
+                raise ModelError(f"cannot read model {self.path} ({exc}); pass another --model") from None
+        return self._info
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> "LocalModel":
+        if self._model is None:
+            t0 = time.perf_counter()
+            self._model = LocalModel(self.path, *self._args)
+            self.load_seconds = time.perf_counter() - t0
+        return self._model
+
+
 def gpu_offload_supported() -> bool:
     import llama_cpp
 
@@ -143,10 +180,19 @@ class LocalModel:
             raise ModelError(f"cannot load model {path} ({exc}); the file may be damaged, pass another --model") from None
         self.chat_template = self.llm.metadata.get("tokenizer.chat_template")
         self.name = self.llm.metadata.get("general.name") or path.stem
+        # tokens sent in prompts, of those the ones actually evaluated (the rest came from
+        # the KV cache), and tokens generated: over the model's life, callers take differences
+        self.counters = {"prompt": 0, "evaluated": 0, "completion": 0, "seconds": 0.0}
 
     @property
     def is_chat(self) -> bool:
         return bool(self.chat_template)
+
+    @property
+    def n_params(self) -> int:
+        import llama_cpp
+
+        return int(llama_cpp.llama_model_n_params(self.llm.model))
 
     @property
     def n_ctx(self) -> int:
@@ -155,10 +201,26 @@ class LocalModel:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """How many leading tokens the KV cache holds already (llama.cpp will skip them)."""
+        cached = self.llm.input_ids[:self.llm.n_tokens]
+        common = 0
+        while common < min(len(cached), len(tokens) - 1) and cached[common] == tokens[common]:
+            common += 1
+        return common
+
+    def _count(self, prompt: int, evaluated: int, completion: int = 0, seconds: float = 0.0) -> None:
+        self.counters["prompt"] += prompt
+        self.counters["evaluated"] += evaluated
+        self.counters["completion"] += completion
+        self.counters["seconds"] += seconds
+
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
         """Greedy completion of a plain prompt, streamed piece by piece."""
         t0 = time.perf_counter()
-        out.prompt_tokens = self.count_tokens(prompt)
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        out.prompt_tokens = len(tokens)
+        self._count(len(tokens), len(tokens) - self._cached_prefix(tokens))
         for part in self.llm.create_completion(
                 prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, stop=stop, stream=True):
             piece = part["choices"][0]["text"]
@@ -166,6 +228,61 @@ class LocalModel:
             out.text += piece
             yield piece
         out.seconds = time.perf_counter() - t0
+        self._count(0, 0, out.completion_tokens, out.seconds)
+
+    def _last_logprobs(self):
+        import llama_cpp
+        import numpy as np
+
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.llm.n_vocab(),))
+        top = logits.max()
+        return logits - (top + np.log(np.exp(logits - top).sum()))
+
+    def _eval_prefix(self, prefix: list[int]) -> None:
+        """Evaluate prefix tokens, reusing the KV cache for the part already evaluated."""
+        common = self._cached_prefix(prefix)
+        self._count(len(prefix), len(prefix) - common)
+        self.llm.n_tokens = common
+        self.llm.eval(prefix[common:])
+
+    def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
+        """Total log-probability of `text`'s tokens after `prefix`, and their number.
+        One decode call for all of text's tokens, with logits kept for each of them."""
+        import llama_cpp
+        import numpy as np
+
+        t0 = time.perf_counter()
+        llm = self.llm
+        head = llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
+        tail = llm.tokenize(text.encode("utf-8"), add_bos=False)
+        if not tail:
+            return 0.0, 0
+        self._eval_prefix(head)
+        first = self._last_logprobs()[tail[0]]
+        n_past, n = llm.n_tokens, len(tail) - 1
+        total = float(first)
+        if n:
+            llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+            batch = llama_cpp.llama_batch_init(n, 0, 1)
+            try:
+                for i, t in enumerate(tail[:-1]):
+                    batch.token[i], batch.pos[i], batch.n_seq_id[i] = t, n_past + i, 1
+                    batch.seq_id[i][0], batch.logits[i] = 0, True
+                batch.n_tokens = n
+                if llama_cpp.llama_decode(llm.ctx, batch) != 0:
+                    raise ModelError("llama.cpp could not evaluate the scoring batch")
+                vocab = llm.n_vocab()
+                for i in range(n):
+                    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, i), shape=(vocab,))
+                    top = logits.max()
+                    total += float(logits[tail[i + 1]] - top - np.log(np.exp(logits - top).sum()))
+            finally:
+                llama_cpp.llama_batch_free(batch)
+            llm.input_ids[n_past:n_past + n] = tail[:-1]
+            llm.n_tokens = n_past + n
+            self._count(n, n)
+        self._count(0, 0, 0, time.perf_counter() - t0)
+        return total, len(tail)
 
     def chat(self, messages: list[dict], max_tokens: int, out: Generation) -> Iterator[str]:
         """Greedy chat completion rendered with the model's own template, streamed."""
@@ -179,3 +296,4 @@ class LocalModel:
                 yield piece
         out.prompt_tokens = max(0, self.llm.n_tokens - out.completion_tokens)
         out.seconds = time.perf_counter() - t0
+        self._count(out.prompt_tokens, out.prompt_tokens, out.completion_tokens, out.seconds)

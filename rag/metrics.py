@@ -44,10 +44,23 @@ def normalize_answer(text: str) -> str:
     return " ".join(t for t in text.split() if t not in _ARTICLES)
 
 
+def _is_acronym(text: str) -> bool:
+    return 2 <= len(text) <= 5 and text.isalpha() and text.isupper()
+
+
 def contains_answer(answer: str, golds: list[str]) -> bool:
-    """A gold answer occurs in the answer, on word boundaries, after normalisation."""
+    """A gold answer occurs in the answer, on word boundaries, after normalisation.
+    Acronyms keep their case: gold "MIT" must not match the German word "mit"."""
     hay = f" {normalize_answer(answer)} "
-    return any(norm and f" {norm} " in hay for norm in (normalize_answer(g) for g in golds))
+    for gold in golds:
+        if _is_acronym(gold):
+            if re.search(rf"(?<!\w){gold}(?!\w)", answer):
+                return True
+            continue
+        norm = normalize_answer(gold)
+        if norm and f" {norm} " in hay:
+            return True
+    return False
 
 
 def token_f1(answer: str, golds: list[str]) -> float:

@@ -10,7 +10,7 @@ import click
 from rag.types import Answer
 
 MODE_NOTE = {
-    "extractive": "taken word for word from the source: the model's own answer did not hold up",
+    "extractive": "quoted from the source",
     "abstained": "no source answers this",
 }
 
@@ -43,7 +43,7 @@ class StreamPrinter:
 
 def render_sources(answer: Answer, color: bool = True) -> str:
     lines = []
-    note = MODE_NOTE.get(answer.mode)
+    note = MODE_NOTE.get(answer.mode) if not answer.conflict else None
     if note:
         lines.append(click.style(f"({note})", fg="yellow") if color else f"({note})")
     if answer.conflict:
@@ -55,5 +55,6 @@ def render_sources(answer: Answer, color: bool = True) -> str:
         for c in answer.citations:
             ref = f"[{c.id}] {c.source}:{c.start}-{c.end}"
             lines.append(click.style(ref, fg="cyan") if color else ref)
-            lines.append(f"    „{c.quote}“")
+            if c.quote[:60] not in answer.answer:  # a quote the answer shows already is not repeated
+                lines.append(f"    „{c.quote}“")
     return "\n".join(lines)

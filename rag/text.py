@@ -77,6 +77,27 @@ def stem(word: str, lang: str) -> str:
     return _stemmer(lang).stemWord(word)
 
 
+_DERIVATIONS = ("ierung", "ition", "ation", "iert", "ier", "ung")
+
+
+def root(word: str, lang: str) -> str:
+    """The Snowball stem, and for German also without the endings that separate a verb
+    from its noun and participle, which Snowball keeps: investiert / Investition -> invest,
+    gegründet / Gründung -> grund."""
+    s = stem(word, lang)
+    if lang != "de":
+        return s
+    if s.startswith("ge") and len(s) > 6 and word.endswith(("et", "ete", "eten", "etes", "eter")):
+        s = s[2:]  # participles of weak verbs: gegründet, gearbeitet
+    if word.endswith("ieren") and s.endswith("i") and len(s) > 5:
+        return s[:-1]
+    for suffix in _DERIVATIONS:
+        # "-ung" needs a longer rest: Gründung -> grund, but Zeitung is not Zeit
+        if s.endswith(suffix) and len(s) - len(suffix) >= (5 if suffix == "ung" else 4):
+            return s[:-len(suffix)]
+    return s
+
+
 _ALL_STOPWORDS = STOPWORDS["de"] | STOPWORDS["en"]
 
 
@@ -93,7 +114,7 @@ def analyze(text: str, lang: str, all_stopwords: bool = False,
     for w in words(text.lower()):
         if w in stops or w in QUESTION_WORDS:
             continue
-        out.append(fold(stem(w, lang)))
+        out.append(fold(root(w, lang)))
         if known is not None and lang == "de":
             out.extend(compound_parts(w, known))
     return out
@@ -112,7 +133,7 @@ def compound_parts(word: str, known: Callable[[str], bool], min_part: int = 4) -
     best, best_score = [], 0
     for i in range(min_part, len(word) - min_part + 1):
         left, right = word[:i], word[i:]
-        rs = fold(stem(right, "de"))
+        rs = fold(root(right, "de"))
         if not known(rs):
             continue
         for link in _LINKS:
@@ -121,7 +142,7 @@ def compound_parts(word: str, known: Callable[[str], bool], min_part: int = 4) -
             head = left[:len(left) - len(link)] if link else left
             if len(head) < min_part:
                 continue
-            hs = fold(stem(head, "de"))
+            hs = fold(root(head, "de"))
             score = min(len(head), len(right))
             if known(hs) and score > best_score:
                 best, best_score = [hs, rs], score

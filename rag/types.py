@@ -65,6 +65,8 @@ class Answer:
     retrieved: list[Hit] = field(default_factory=list)
     conflict: bool = False
     timings: dict = field(default_factory=dict)
+    confidence: float | None = None  # evidence confidence behind answering or abstaining
+    trace: dict = field(default_factory=dict)  # why: question kind, features, decision (for -v and eval)
 
     def to_json(self) -> dict:
         """The object `rag ask --json` prints (and `rag eval` stores per question)."""
@@ -74,6 +76,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "conflict": self.conflict,
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
             "citations": [asdict(c) for c in self.citations],
             "retrieved": [
                 {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end,

@@ -89,3 +89,55 @@ def test_gguf_in_models_folder_is_used(seeds_index, smollm_path, tmp_path):
                                 env={**os.environ, "RAG_HOME": str(tmp_path)})
     assert result.exit_code == 0, result.output
     assert str(tmp_path / "models" / "smol.gguf") in result.stderr
+
+
+@pytest.fixture(scope="module")
+def generating(seeds_index):
+    """An answerer that lets the (small) model write every answer, so its output is checked."""
+    from rag import app
+    from rag.config import load_settings
+
+    return app.open_answerer(load_settings(index=seeds_index, generate="always"))
+
+
+def test_invented_number_is_replaced_by_the_evidence(generating):
+    from rag.citations import check_grounding
+    from rag.types import Passage
+
+    answer = generating.ask("Wie viele aktive Nutzer hat Meta AI monatlich?")
+    model_said = answer.trace["model"]
+    cited = [Passage(c.id, c.source, c.start, c.end, c.quote) for c in answer.citations]
+    assert not check_grounding(model_said, cited).ok, f"the model got it right this time: {model_said!r}"
+    assert answer.mode == "extractive"
+    assert "Milliarde" in answer.answer and model_said not in answer.answer
+
+
+def test_conflicting_figures_are_reported_with_both_sources(seeds_index):
+    out = ask_json(seeds_index, "Mit welchem Wert wird Scale AI durch den Einstieg von Meta bewertet?")
+    assert out["conflict"] is True and out["mode"] == "extractive"
+    assert "29 Milliarden" in out["answer"] and "30 Milliarden" in out["answer"]
+    by_value = {("29" if "29" in c["quote"] else "30"): c["source"] for c in out["citations"]}
+    assert by_value["30"].endswith("002_ddd515a157be102d.txt")
+    assert by_value["29"].endswith(("001_6b933f934256e5b5.txt", "004_a2122adb65b12522.txt"))
+
+
+@pytest.mark.parametrize("question", [
+    "Wie hoch war der Umsatz von Meta im Jahr 2019?",
+    "How much did Amazon pay in its deal with the startup Adept?",
+])
+def test_unanswerable_questions_abstain(seeds_index, question):
+    out = ask_json(seeds_index, question)
+    assert out["abstained"] is True and out["mode"] == "abstained" and out["citations"] == []
+
+
+def test_chat_model_writes_through_its_template_and_is_checked(seeds_index, smollm_path):
+    from rag import app
+    from rag.config import load_settings
+
+    answerer = app.open_answerer(load_settings(index=seeds_index, model=str(smollm_path), generate="always"))
+    answer = answerer.ask("Who becomes interim CEO of Scale AI?")
+    assert answerer.model.is_chat and answer.timings["completion_tokens"] > 0
+    assert "Droege" in answer.answer
+    for c in answer.citations:
+        text = Path(c.source).read_text(encoding="utf-8")
+        assert text[c.start:c.end] == c.quote

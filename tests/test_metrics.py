@@ -37,6 +37,8 @@ def test_normalization_is_idempotent(text):
     ("über eine Milliarde Nutzer", ["eine Milliarde"], True),
     ("drei Milliarden", ["eine Milliarde"], False),
     ("Die Quellen sagen dazu nichts.", ["Los Alamos"], False),
+    ("Er studierte am MIT.", ["MIT"], True),
+    ("Er kam mit dem Auto.", ["MIT"], False),                 # acronyms keep their case
 ])
 def test_contains_answer(answer, golds, expected):
     assert metrics.contains_answer(answer, golds) is expected
