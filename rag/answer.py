@@ -44,6 +44,9 @@ CONFLICT_RATIO = 1.25  # ... and the value is of the same magnitude (14,3 vs 14,
 # questions had no answer): the threshold keeps false abstention under 10 % on each.
 ABSTAIN_BELOW = 0.55
 CONFIDENCE_WEIGHTS = {"context": 0.5, "dense": 1.0, "unknown": -0.2, "pmi": 0.4}
+# ... and for a model that cannot score text (a server behind --llm-url), fitted the same way
+ABSTAIN_BELOW_UNSCORED = 0.39
+CONFIDENCE_WEIGHTS_UNSCORED = {"context": 1.0, "dense": 1.0, "unknown": -0.1}
 
 YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
 _MODEL_DECLINES = re.compile(
@@ -71,15 +74,20 @@ def evidence_features(question: Question, top: Candidate, unknown_terms: int) ->
             "unknown": float(min(unknown_terms, 2))}
 
 
-def confidence(features: dict) -> float:
-    return sum(w * features.get(k, 0.0) for k, w in CONFIDENCE_WEIGHTS.items())
+def confidence(features: dict) -> tuple[float, float]:
+    """The evidence score and the threshold it must reach."""
+    if "pmi" in features:
+        weights, threshold = CONFIDENCE_WEIGHTS, ABSTAIN_BELOW
+    else:
+        weights, threshold = CONFIDENCE_WEIGHTS_UNSCORED, ABSTAIN_BELOW_UNSCORED
+    return sum(w * features.get(k, 0.0) for k, w in weights.items()), threshold
 
 
 def judge_evidence(question: Question, cands: list[Candidate], features: dict) -> Verdict:
     """Is there evidence worth answering from?"""
     if not cands:
         return Verdict(True, 0.0, "nothing retrieved", {})
-    conf = confidence(features)
+    conf, threshold = confidence(features)
     years = {n for n in question.numbers if YEAR.fullmatch(n)}
     if years and not any(years <= numbers(c.chunk_text) and term_overlap(question, c.text, skip_numbers=True) >= 0.5
                          for c in cands[:PASSAGES]):
@@ -90,8 +98,8 @@ def judge_evidence(question: Question, cands: list[Candidate], features: dict) -
         # "Wie viel hat Meta für WhatsApp bezahlt?": the sentence that best matches the
         # question holds no amount at all
         return Verdict(True, conf, "the best evidence sentence holds no quantity", features)
-    if conf < ABSTAIN_BELOW:
-        return Verdict(True, conf, f"evidence confidence {conf:.2f} below {ABSTAIN_BELOW}", features)
+    if conf < threshold:
+        return Verdict(True, conf, f"evidence confidence {conf:.2f} below {threshold}", features)
     return Verdict(False, conf, "", features)
 
 
@@ -191,7 +199,15 @@ class Answerer:
         question more often right than the checked extraction (README), so by default it
         does not, which also makes answering 20-50x faster."""
         mode = self.settings.generate
-        return mode == "always" or (mode == "auto" and self.handle.info.n_params >= TRUSTED_MODEL_PARAMS)
+        return mode == "always" or (mode == "auto" and self._trusted())
+
+    def warm_up(self) -> None:
+        """Load everything a first question would (for a server, before it listens)."""
+        self.ask("Wer? Who?")
+
+    def _trusted(self) -> bool:
+        n = self.handle.info.n_params  # None: a server's model, assumed to be a capable one
+        return n is None or n >= TRUSTED_MODEL_PARAMS
 
     def _translate(self, question: str, source: str, target: str) -> str | None:
         if (source, target) not in prompts.TRANSLATIONS:
@@ -229,7 +245,8 @@ class Answerer:
             features = {}
             if cands:
                 features = evidence_features(q, cands[0], unknown)
-                features["pmi"] = self._explains(cands[0].text, question, q.lang)
+                if getattr(self.model, "can_score", True):
+                    features["pmi"] = self._explains(cands[0].text, question, q.lang)
             verdict = judge_evidence(q, cands, features)
             if verdict.abstain:
                 answer = Answer(question, prompts.NO_ANSWER[q.lang], True, "abstained", [], ranked_hits)
@@ -289,7 +306,7 @@ class Answerer:
         if body and re.search(r"\w", body) and not _MODEL_DECLINES.search(body) and not only_question_words(body, q):
             cited, grounded = repair_citations(body, cited, passages)
         model_ok = grounded is not None and grounded.ok and bool(cited)
-        if model_ok and self.handle.info.n_params >= TRUSTED_MODEL_PARAMS:
+        if model_ok and self._trusted():
             # A model this size answers in sentences that read better than a quote; its
             # facts passed the check against the passages it cites.
             return self._make(q, _with_markers(body, cited), "generated", cited, by_id, hits)

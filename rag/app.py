@@ -30,8 +30,13 @@ def open_retriever(settings: Settings) -> Retriever:
     return Retriever(index_, embedder)
 
 
-def model_handle(settings: Settings) -> ModelHandle:
-    """Find the model now (a wrong --model fails before any work); load it when first needed."""
+def model_handle(settings: Settings):
+    """Find the model now (a wrong --model fails before any work); load it when first needed.
+    With --llm-url, a server does the model's work."""
+    if settings.llm_url:
+        from rag.remote import RemoteHandle
+
+        return RemoteHandle(settings.llm_url, settings.llm_model)
     choice = resolve_model(settings.model, settings.models_dir)
     return ModelHandle(choice, settings.n_ctx, settings.n_gpu_layers, settings.threads)
 

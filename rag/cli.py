@@ -36,6 +36,8 @@ index_option = click.option("--index", "index_dir", type=click.Path(path_type=Pa
                             help="Index folder (default: indexes/default).")
 model_option = click.option("--model", help="GGUF model file (default: models/*.gguf, else the packaged Gemma 3 270M).")
 gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to a GPU (0 = none, -1 = all).")
+llm_url_option = click.option("--llm-url", help="OpenAI-compatible server (llama-server, vLLM, Ollama) to use "
+                                                "instead of the in-process model, e.g. http://gpu-box:8080.")
 k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to retrieve (default 5).")
 retriever_option = click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
                                 show_default=True, help="Retrieval method (the others are for comparison).")
@@ -88,20 +90,36 @@ def index_cmd(paths, index_dir, embedder):
 @gpu_option
 @click.option("--embedder", help="Expected embedder; it must be the one the index was built with.")
 @retriever_option
+@llm_url_option
+@click.option("--server", help="Ask a running `rag serve` at this URL instead of loading the models here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
 @click.option("-v", "--verbose", is_flag=True, help="Say which model and index are used, and timings.")
 @fail_cleanly
-def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, as_json, verbose):
+def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, llm_url, server, as_json, verbose):
     """Answer QUESTION from the indexed articles, with citations."""
-    from rag import app
     from rag.errors import UsageError
     from rag.render import StreamPrinter, render_sources
 
     if not question.strip():
         raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
-    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder)
-    answerer = app.open_answerer(settings)
     tty = sys.stdout.isatty() and not as_json
+    if server:
+        from rag.server import ask_server
+        from rag.types import answer_from_json
+
+        reply = ask_server(server, question, k, retriever)
+        if as_json:
+            click.echo(json.dumps(reply, ensure_ascii=False))
+        else:
+            answer = answer_from_json(reply)
+            click.echo(answer.answer)
+            click.echo(render_sources(answer, color=tty))
+        return
+    from rag import app
+
+    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder,
+                             llm_url=llm_url)
+    answerer = app.open_answerer(settings)
     printer = StreamPrinter(enabled=tty)
     answer = answerer.ask(question, retriever=retriever, on_text=printer)
     if as_json:
@@ -118,15 +136,20 @@ def _describe(answerer, answer) -> None:
 
     m = answerer.retriever.index.manifest
     t = answer.timings
+    info = answerer.handle.info
+    size = "size unknown" if info.n_params is None else f"{info.n_params / 1e6:.0f}M parameters"
+    role = ("writes answers" if answerer.generates()
+            else "answers come from the evidence; the model translates and scores questions")
     lines = [
-        f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']})",
-        f"model: {answerer.handle.path} ({'chat template' if answerer.handle.info.chat_template else 'completion prompt'}, "
-        f"{answerer.handle.info.n_params / 1e6:.0f}M parameters, "
-        f"{'writes answers' if answerer.generates() else 'answers from the evidence; the model translates questions'})",
+        f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']}, "
+        f"{m.get('vector_index', 'flat-ip')})",
+        f"model: {answerer.handle.path} ({'chat template' if info.chat_template else 'completion prompt'}, "
+        f"{size}, {role})",
         f"gpu offload: {'available' if gpu_offload_supported() else 'not available in this llama.cpp build'}"
         f" (n_gpu_layers={answerer.settings.n_gpu_layers})",
-        f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, generate {t['generate_ms']:.0f} ms, "
-        f"{t['prompt_tokens']} prompt + {t['completion_tokens']} completion tokens",
+        f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, model {t['generate_ms']:.0f} ms, "
+        f"load {t.get('load_ms', 0):.0f} ms; {t['prompt_tokens']} prompt tokens "
+        f"({t.get('prompt_tokens_evaluated', 0)} evaluated, the rest cached) + {t['completion_tokens']} written",
         f"why: {answer.trace.get('reason') or 'evidence confidence'} "
         f"{'' if answer.confidence is None else f'{answer.confidence:.2f}'}; question kind {answer.trace.get('kind')}",
     ]
@@ -141,6 +164,7 @@ def _describe(answerer, answer) -> None:
 @k_option
 @gpu_option
 @retriever_option
+@llm_url_option
 @click.option("--retrieval-only", is_flag=True, help="Skip generation; report retrieval figures only (fast).")
 @click.option("--strategy", type=click.Choice(["checked", "baseline"]), default="checked", show_default=True,
               help="baseline: top-k chunks into the prompt and the model trusted, for comparison.")
@@ -149,13 +173,14 @@ def _describe(answerer, answer) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")
 @click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: print each figure beside it.")
 @fail_cleanly
-def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, retrieval_only, strategy, limit, sample, out, compare):
+def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrieval_only, strategy, limit, sample, out,
+             compare):
     """Score rag against a gold question set (JSON Lines)."""
     from rag import app, evaluate
 
     items = evaluate.sample(evaluate.load_gold(gold), sample)[:limit]
     old = evaluate.load_report(compare)["summary"] if compare else None
-    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers)
+    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     report = app.evaluate(items, settings, retrieval_only, retriever, strategy, progress=_eval_progress(len(items)))
     click.echo(evaluate.table(report["summary"], old))
     if out:
@@ -178,6 +203,37 @@ def _eval_progress(total: int):
         if done == n:
             bar.__exit__(None, None, None)
     return progress
+
+
+@main.command("serve")
+@index_option
+@model_option
+@gpu_option
+@llm_url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@fail_cleanly
+def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
+    """Keep the models warm and answer POST /ask with the `rag ask --json` object."""
+    from rag import app
+    from rag.server import make_server
+
+    settings = load_settings(index=index_dir, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
+    answerer = app.open_answerer(settings)
+    answerer.warm_up()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach it can query the index", err=True)
+    try:
+        server = make_server(answerer, host, port)
+    except OSError as exc:
+        raise RagError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
+    click.echo(f"rag serve: http://{host}:{port}/ask (POST {{\"question\": ...}}), Ctrl-C stops", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @main.command("import-squad")

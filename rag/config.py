@@ -18,6 +18,8 @@ class Settings:
     index: Path | None = None  # None: <home>/indexes/default
     embedder: str | None = None  # "minilm", "use" or a folder; None: the index's (ask), DEFAULT_EMBEDDER (index)
     model: str | None = None  # GGUF path; None: first GGUF in <home>/models, else packaged Gemma
+    llm_url: str | None = None  # an OpenAI-compatible server to use instead of the in-process model
+    llm_model: str | None = None  # the model name to request from that server
     k: int = 5  # chunks retrieved per question
     n_gpu_layers: int = 0
     n_ctx: int = 2048
@@ -29,6 +31,8 @@ class Settings:
     threads: int | None = None  # None: llama.cpp's default for this machine
     chunk_chars: int = 1200  # chosen by scripts/bench_retrieval.py (README: Retrieval)
     chunk_overlap: int = 120
+    exact_search_up_to: int = 20_000  # chunks; larger indexes use an HNSW graph
+    sentence_vectors_up_to: int = 20_000  # chunks; larger indexes embed sentences when asked
 
     @property
     def index_dir(self) -> Path:
@@ -44,6 +48,8 @@ _ENV = {
     "index": "RAG_INDEX",
     "embedder": "RAG_EMBEDDER",
     "model": "RAG_MODEL",
+    "llm_url": "RAG_LLM_URL",
+    "llm_model": "RAG_LLM_MODEL",
     "k": "RAG_K",
     "n_gpu_layers": "RAG_N_GPU_LAYERS",
     "n_ctx": "RAG_N_CTX",

@@ -160,6 +160,22 @@ class Generation:
     extra: dict = field(default_factory=dict)
 
 
+# Prompt kinds whose KV state is kept, told apart by their first tokens; a state over the
+# byte cap (a big model's long prompt) is not worth its copy.
+STATE_SLOTS = 4
+STATE_KEY_TOKENS = 24
+STATE_MAX_BYTES = 256 * 2**20
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class LocalModel:
     """A GGUF loaded in-process through llama-cpp-python, memory-mapped."""
 
@@ -183,6 +199,19 @@ class LocalModel:
         # tokens sent in prompts, of those the ones actually evaluated (the rest came from
         # the KV cache), and tokens generated: over the model's life, callers take differences
         self.counters = {"prompt": 0, "evaluated": 0, "completion": 0, "seconds": 0.0}
+        # One KV cache serves several prompt kinds in turn (translation, scoring, answer), so
+        # each would evict the others' fixed prefix. Saved per-kind states restore it instead:
+        # llama-cpp-python calls generate() with the final tokens, for plain and chat prompts.
+        self._states: dict[tuple, tuple] = {}
+        plain_generate = self.llm.generate
+
+        def generate(tokens, *args, **kwargs):
+            tokens = list(tokens)
+            self._restore_longest(tokens)
+            self._count(len(tokens), len(tokens) - self._cached_prefix(tokens))
+            return plain_generate(tokens, *args, **kwargs)
+
+        self.llm.generate = generate
 
     @property
     def is_chat(self) -> bool:
@@ -209,6 +238,52 @@ class LocalModel:
             common += 1
         return common
 
+    def _restore_longest(self, tokens: list[int]) -> None:
+        """Load the saved KV state sharing the most leading tokens with `tokens`, when it
+        beats what the live cache holds."""
+        import ctypes
+
+        import llama_cpp
+
+        best, best_len = None, self._cached_prefix(tokens)
+        for key, (saved, _) in self._states.items():
+            n = _common_prefix(saved, tokens)
+            if n > best_len:
+                best, best_len = key, n
+        if best is None:
+            return
+        saved, blob = self._states[best]
+        buf = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+        if llama_cpp.llama_state_seq_set_data(self.llm.ctx, buf, len(blob), 0) != len(blob):
+            del self._states[best]
+            self.llm.n_tokens = 0
+            self.llm._ctx.kv_cache_clear()
+            return
+        self.llm.input_ids[:len(saved)] = saved
+        self.llm.n_tokens = len(saved)
+        self.llm._requires_eval = True
+
+    def _save_state(self) -> None:
+        """Keep the KV state of the prompt just run, one per prompt kind (its first tokens)."""
+        import ctypes
+
+        import llama_cpp
+
+        n = self.llm.n_tokens
+        if n < STATE_KEY_TOKENS:
+            return
+        tokens = [int(t) for t in self.llm.input_ids[:n]]
+        size = llama_cpp.llama_state_seq_get_size(self.llm.ctx, 0)
+        if size > STATE_MAX_BYTES:
+            return
+        buf = (ctypes.c_uint8 * size)()
+        got = llama_cpp.llama_state_seq_get_data(self.llm.ctx, buf, size, 0)
+        key = tuple(tokens[:STATE_KEY_TOKENS])
+        self._states.pop(key, None)
+        self._states[key] = (tokens, bytes(buf)[:got])
+        while len(self._states) > STATE_SLOTS:
+            self._states.pop(next(iter(self._states)))
+
     def _count(self, prompt: int, evaluated: int, completion: int = 0, seconds: float = 0.0) -> None:
         self.counters["prompt"] += prompt
         self.counters["evaluated"] += evaluated
@@ -220,7 +295,6 @@ class LocalModel:
         t0 = time.perf_counter()
         tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         out.prompt_tokens = len(tokens)
-        self._count(len(tokens), len(tokens) - self._cached_prefix(tokens))
         for part in self.llm.create_completion(
                 prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, stop=stop, stream=True):
             piece = part["choices"][0]["text"]
@@ -228,6 +302,7 @@ class LocalModel:
             out.text += piece
             yield piece
         out.seconds = time.perf_counter() - t0
+        self._save_state()
         self._count(0, 0, out.completion_tokens, out.seconds)
 
     def _last_logprobs(self):
@@ -240,6 +315,7 @@ class LocalModel:
 
     def _eval_prefix(self, prefix: list[int]) -> None:
         """Evaluate prefix tokens, reusing the KV cache for the part already evaluated."""
+        self._restore_longest(prefix)
         common = self._cached_prefix(prefix)
         self._count(len(prefix), len(prefix) - common)
         self.llm.n_tokens = common
@@ -281,6 +357,7 @@ class LocalModel:
             llm.input_ids[n_past:n_past + n] = tail[:-1]
             llm.n_tokens = n_past + n
             self._count(n, n)
+        self._save_state()
         self._count(0, 0, 0, time.perf_counter() - t0)
         return total, len(tail)
 
@@ -296,4 +373,5 @@ class LocalModel:
                 yield piece
         out.prompt_tokens = max(0, self.llm.n_tokens - out.completion_tokens)
         out.seconds = time.perf_counter() - t0
-        self._count(out.prompt_tokens, out.prompt_tokens, out.completion_tokens, out.seconds)
+        self._save_state()
+        self._count(0, 0, out.completion_tokens, out.seconds)

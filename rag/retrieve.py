@@ -45,6 +45,14 @@ class Retriever:
     def sentence_scores(self, qvec: np.ndarray, chunk_ids: np.ndarray) -> list[np.ndarray]:
         """Cosine similarity of every sentence of each given chunk to the question."""
         off = self.index.unit_offsets
+        if self.index.unit_vectors is None:  # a large index keeps no sentence vectors: embed them now
+            texts, bounds = [], [0]
+            for i in chunk_ids:
+                c = self.index.chunks[i]
+                texts.extend(c.text[s - c.start:e - c.start] for s, e in self.index.units[off[i]:off[i + 1]])
+                bounds.append(len(texts))
+            sims = self.embedder.encode(texts) @ qvec if texts else np.zeros(0, np.float32)
+            return [sims[bounds[j]:bounds[j + 1]] for j in range(len(chunk_ids))]
         if len(chunk_ids) == len(self.index.chunks):  # one product over all sentences
             sims = self.index.unit_matrix @ qvec
             return [sims[off[i]:off[i + 1]] for i in chunk_ids]
@@ -84,8 +92,11 @@ class Retriever:
                 extra = extra[~np.isin(extra, ids)]
                 ids = np.concatenate([ids, extra])
                 dense = np.concatenate([dense, self._cosines(qvec, extra)])
-        sentences = self.sentence_scores(qvec, ids)
-        semantic = dense + np.array([s.max() if s.size else d for s, d in zip(sentences, dense)], dtype=np.float32)
+        if self.index.unit_vectors is not None:
+            sentences = self.sentence_scores(qvec, ids)
+            semantic = dense + np.array([s.max() if s.size else d for s, d in zip(sentences, dense)], dtype=np.float32)
+        else:  # no stored sentence vectors: the chunk's own similarity, twice, keeps the fused scale
+            sentences, semantic = None, 2 * dense
         if mode == "dense":
             fused = semantic
             lexical = None
@@ -94,7 +105,7 @@ class Retriever:
             fused = zscore(semantic) + self.lexical_weight(question) * zscore(lexical)
         order = np.argsort(-fused, kind="stable")[:k]
         return self._hits(ids[order], fused[order], dense[order], None if lexical is None else lexical[order],
-                          qvec, [sentences[i] for i in order])
+                          qvec, None if sentences is None else [sentences[i] for i in order])
 
     def _cosines(self, qvec: np.ndarray, ids: np.ndarray) -> np.ndarray:
         vecs = np.stack([self.index.vectors.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, len(qvec)))

@@ -21,7 +21,7 @@ from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from rag.lexical import LexicalIndex
 from rag.types import Chunk
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.jsonl"
@@ -38,7 +38,7 @@ class Index:
     lexical: LexicalIndex
     units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
     unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
-    unit_vectors: np.ndarray  # (n, dim) float16
+    unit_vectors: np.ndarray | None  # (n, dim) float16; None for large corpora (embedded when needed)
 
     @property
     def embedder(self) -> EmbedderSpec:
@@ -60,14 +60,27 @@ class Index:
         return self._offsets
 
 
-def build_faiss(vectors: np.ndarray):
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+
+
+def build_faiss(vectors: np.ndarray, exact_up_to: int = 20_000):
+    """Exact inner product on normalised vectors (cosine similarity) for the sizes a
+    laptop corpus usually has; an HNSW graph above exact_up_to chunks, where exact search
+    would cost tens of milliseconds per question."""
     import faiss
 
-    # Exact inner product on normalised vectors is cosine similarity; at the sizes a
-    # laptop corpus has, exact search is both fastest to build and fast enough to query.
-    index = faiss.IndexFlatIP(vectors.shape[1])
+    d = vectors.shape[1]
+    if len(vectors) > exact_up_to:
+        index = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    else:
+        index = faiss.IndexFlatIP(d)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
+
+
+def describe_faiss(index) -> str:
+    return f"hnsw{HNSW_M}-ip" if hasattr(index, "hnsw") else "flat-ip"
 
 
 def save(directory: Path, index: Index) -> None:
@@ -88,7 +101,8 @@ def save(directory: Path, index: Index) -> None:
         (tmp / LEXICAL).mkdir()
         index.lexical.save(tmp / LEXICAL)
         np.save(tmp / UNITS, np.column_stack([index.unit_chunks, index.units]).astype(np.int32))
-        np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
+        if index.unit_vectors is not None:
+            np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
         (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in tmp.rglob("*"):
             if path.is_file():
@@ -147,11 +161,13 @@ def load(directory: Path) -> Index:
         raise IndexCorrupt(f"{directory / LEXICAL} is missing or damaged; {rebuild}") from None
     try:
         units = np.load(directory / UNITS, mmap_mode="r")
-        unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r")
+        unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r") if (directory / UNIT_VECTORS).exists() else None
     except (OSError, ValueError):
         raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
-    if units.ndim != 2 or units.shape[1] != 3 or len(units) != len(unit_vectors):
+    if units.ndim != 2 or units.shape[1] != 3 or (unit_vectors is not None and len(units) != len(unit_vectors)):
         raise IndexCorrupt(f"the sentence table in {directory} does not match its vectors; {rebuild}")
+    if hasattr(vectors, "hnsw"):
+        vectors.hnsw.efSearch = HNSW_EF_SEARCH
     if not (vectors.ntotal == len(chunks) == manifest.get("chunks")):
         raise IndexCorrupt(f"index at {directory} has {vectors.ntotal} vectors for {len(chunks)} chunks; {rebuild}")
     if vectors.d != manifest["embedder_dim"]:

@@ -85,3 +85,10 @@ class Answer:
             ],
             "timings": self.timings,
         }
+
+
+def answer_from_json(d: dict) -> Answer:
+    """An Answer rebuilt from `rag ask --json` output (what `rag serve` sends), for display."""
+    return Answer(d["question"], d["answer"], d["abstained"], d.get("mode", ""),
+                  [Citation(**c) for c in d.get("citations", [])], [], d.get("conflict", False),
+                  d.get("timings", {}), d.get("confidence"))

@@ -50,6 +50,13 @@ def test_confidence_threshold(features, abstain):
     assert judge_evidence(q, [cand("Meta investiert, weil es aufholen will.")], features).abstain is abstain
 
 
+def test_without_the_models_score_the_other_weights_apply():
+    q = question("Warum investiert Meta?")
+    c = [cand("Meta investiert, weil es aufholen will.")]
+    assert not judge_evidence(q, c, {"context": 0.9, "dense": 0.5, "unknown": 0.0}).abstain
+    assert judge_evidence(q, c, {"context": 0.1, "dense": 0.1, "unknown": 1.0}).abstain
+
+
 def test_nothing_retrieved_abstains():
     assert judge_evidence(question("Wer?"), [], {}).abstain
 

@@ -90,3 +90,39 @@ def test_eval_retrieval_only_gives_the_benchmark_figures(seeds_index, tmp_path):
     summary = json.loads(out.read_text())["summary"]
     for key in ("hit@1", "hit@5", "mrr@10", "passage_hit@5"):
         assert summary[key] == pytest.approx(row[key]), key
+
+
+def test_lexical_index_scores_like_bm25s():
+    import bm25s
+
+    from conftest import SEEDS
+    from rag.text import analyze
+
+    texts = [line for f in sorted(SEEDS.glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ours = LexicalIndex.build(texts, ["de"] * len(texts))
+    words = {t for x in texts for t in analyze(x, "de")}
+    ref = bm25s.BM25()
+    ref.index([analyze(x, "de", known=words.__contains__) for x in texts], show_progress=False)
+    for q in ["Wo wurde Wang geboren?", "Umsatz von Scale AI", "Meta Meta investiert", "Atombombe Physiker"]:
+        assert np.allclose(ours.scores(q), ref.get_scores(ours.query_terms(q)), atol=1e-5)
+
+
+@pytest.mark.e2e
+def test_large_index_layout_answers_the_same(tmp_path):
+    """Above the size thresholds the index uses HNSW and keeps no sentence vectors."""
+    import json
+
+    from conftest import SEEDS
+    from rag import app
+    from rag.config import load_settings
+
+    settings = load_settings(index=tmp_path / "idx")
+    from dataclasses import replace
+    settings = replace(settings, exact_search_up_to=1, sentence_vectors_up_to=1)
+    app.index([SEEDS], settings)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["vector_index"].startswith("hnsw") and manifest["sentence_vectors"] is False
+    assert not (tmp_path / "idx" / "sentence_vectors.npy").exists()
+    out = ask_json(tmp_path / "idx", "Wer wird Interims-CEO von Scale AI?")
+    assert "Jason Droege" in out["answer"]
+    assert out["citations"][0]["source"].endswith("004_a2122adb65b12522.txt")

@@ -1,0 +1,400 @@
+#!/usr/bin/env python
+"""Speed and memory of rag, each figure beside its baseline measured in the same run.
+
+    python scripts/bench.py                 # everything, 100,000-chunk corpus included
+    python scripts/bench.py --large 0       # skip the large corpus (a few minutes)
+    python scripts/bench.py --json          # one JSON object instead of the table
+
+Baselines: raw llama-cpp-python on the identical prompt (warm and cold), FAISS exact
+search on the same vectors, the embedder's own encode throughput, the top-k-chunks prompt
+of a plain RAG pipeline. The large synthetic corpus and its index are built once under
+--work and reused (delete the folder to rebuild; the build figures are re-measured then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from synthetic_corpus import synthesize  # noqa: E402
+
+from rag.config import load_settings  # noqa: E402
+
+RSS_WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "print(f'{time.perf_counter() - t} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} "
+               "{p.returncode}'); sys.stderr.write(p.stdout[-4000:] + p.stderr[-4000:])")
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MB) of a fresh process running cmd; its output too."""
+    proc = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    wall, rss_kb, code = proc.stdout.split()
+    if code != "0":
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return float(wall), int(rss_kb) * scale / 2**20, proc.stderr
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def load_questions(path: Path, n: int, answerable: bool = True) -> list[str]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r["question"] for r in rows if not answerable or r.get("answers")][:n]
+
+
+# --- warm path: our ask vs raw llama-cpp-python on the same prompts ---------------------
+
+def record_calls(model) -> list:
+    """Make the model note every call it is given, in order: completions, chats and scored
+    texts, so raw llama.cpp can replay exactly the same work."""
+    calls: list = []
+    complete, chat, score = model.complete, model.chat, model.text_logprob
+
+    def recorded_complete(prompt, max_tokens, stop, out):
+        calls.append(("complete", prompt, max_tokens, stop))
+        return complete(prompt, max_tokens, stop, out)
+
+    def recorded_chat(messages, max_tokens, out):
+        calls.append(("chat", messages, max_tokens, None))
+        return chat(messages, max_tokens, out)
+
+    def recorded_score(prefix, text):
+        calls.append(("score", prefix + text, 1, None))
+        return score(prefix, text)
+
+    model.complete, model.chat, model.text_logprob = recorded_complete, recorded_chat, recorded_score
+    return calls
+
+
+def replay(llm, calls: list) -> None:
+    """The same model work through plain llama-cpp-python calls (its own prefix caching)."""
+    for kind, prompt, max_tokens, stop in calls:
+        if kind == "chat":
+            llm.create_chat_completion(prompt, max_tokens=max_tokens, temperature=0.0, top_k=1)
+        else:  # a scored text costs one evaluation of it, like a one-token completion
+            llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, stop=stop)
+
+
+def answer_call(calls: list):
+    return next((c for c in reversed(calls) if c[0] in ("complete", "chat")), None)
+
+
+def bench_warm(index: Path, questions: list[str], model_path: str | None) -> dict:
+    from llama_cpp import Llama
+
+    from rag import app
+
+    # generate=always: the model writes every answer from the prompt, the path the
+    # comparison with raw llama.cpp is about (by default the 270M model only scores)
+    settings = load_settings(index=index, generate="always", model=model_path)
+    answerer = app.open_answerer(settings)
+    answerer.warm_up()
+    model = answerer.model
+    calls = record_calls(model)
+    ours, work, answers, tokens = [], [], [], {"checked": [], "baseline": []}
+    p_ours = dict.fromkeys(("p_ms", "p_n", "e_ms", "e_n"), 0)
+    for q in questions:
+        calls.clear()
+        before = perf(model.llm)
+        t = time.perf_counter()
+        answerer.ask(q)
+        ours.append(time.perf_counter() - t)
+        p_ours = add(p_ours, perf_delta(before, perf(model.llm)))
+        work.append(list(calls))
+        last = answer_call(calls)
+        if last:
+            answers.append(last)
+            tokens["checked"].append(model.count_tokens(_text(last[1])))
+        calls.clear()
+        answerer.ask(q, strategy="baseline")
+        last = answer_call(calls)
+        if last:
+            tokens["baseline"].append(model.count_tokens(_text(last[1])))
+    default = app.open_answerer(load_settings(index=index, model=model_path))
+    default.handle = answerer.handle  # the same loaded model, in the default (auto) mode
+    default_s = []
+    for q in questions:
+        t = time.perf_counter()
+        default.ask(q)
+        default_s.append(time.perf_counter() - t)
+    path = str(answerer.handle.path)
+    del answerer, default, model
+
+    llm = Llama(model_path=path, n_ctx=settings.n_ctx, n_batch=512, use_mmap=True,
+                n_threads=settings.threads or os.cpu_count(), verbose=False, seed=0)
+    replay(llm, work[0][:1])  # warm, as ours was
+    raw_all, raw_answer = [], []
+    p_raw = dict.fromkeys(("p_ms", "p_n", "e_ms", "e_n"), 0)
+    for calls_of_q in work:
+        before = perf(llm)
+        t = time.perf_counter()
+        replay(llm, calls_of_q)
+        raw_all.append(time.perf_counter() - t)
+        p_raw = add(p_raw, perf_delta(before, perf(llm)))
+    for call in answers:
+        t = time.perf_counter()
+        replay(llm, [call])
+        raw_answer.append(time.perf_counter() - t)
+    return {
+        "questions": len(questions), "model": Path(path).name,
+        "warm_ask_s": statistics.mean(ours), "raw_same_calls_s": statistics.mean(raw_all),
+        "raw_answer_prompt_only_s": statistics.mean(raw_answer) if raw_answer else 0.0,
+        "warm_ask_default_s": statistics.mean(default_s),
+        "model_calls_per_question": statistics.mean(len(c) for c in work),
+        "prefill_tok_s": rate(p_ours, "p"), "prefill_tok_s_raw": rate(p_raw, "p"),
+        "decode_tok_s": rate(p_ours, "e"), "decode_tok_s_raw": rate(p_raw, "e"),
+        "answer_prompt_tokens": statistics.mean(tokens["checked"]),
+        "baseline_prompt_tokens": statistics.mean(tokens["baseline"]),
+    }
+
+
+def add(a: dict, b: dict) -> dict:
+    return {k: a[k] + b[k] for k in a}
+
+
+def _text(prompt) -> str:
+    return prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
+
+
+# --- cold path -----------------------------------------------------------------------------
+
+COLD_SPLIT = """
+import json, sys, time
+t0 = time.perf_counter()
+from rag import app
+from rag.config import load_settings
+t1 = time.perf_counter()
+settings = load_settings(index=sys.argv[1])
+answerer = app.open_answerer(settings)
+t2 = time.perf_counter()
+answer = answerer.ask(sys.argv[2])
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "open_index_embedder_s": t2 - t1, "ask_s": t3 - t2, **answer.timings}))
+"""
+
+RAW_COLD = """
+import sys
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=2048, verbose=False, seed=0)
+llm.create_completion(sys.argv[2], max_tokens=int(sys.argv[3]), temperature=0.0, top_k=1, stop=["\\n"])
+"""
+
+
+def bench_cold(index: Path, question: str, prompt: str, max_tokens: int, runs: int = 3) -> dict:
+    from rag import app
+
+    rag_bin = str(Path(sys.executable).with_name("rag"))
+    walls, rss = [], []
+    for _ in range(runs):
+        wall, peak, _ = run_measured([rag_bin, "ask", question, "--index", str(index), "--json"])
+        walls.append(wall)
+        rss.append(peak)
+    split = [json.loads(subprocess.run([sys.executable, "-c", COLD_SPLIT, str(index), question],
+                                       capture_output=True, text=True, check=True).stdout) for _ in range(runs)]
+    model_path = str(app.model_handle(load_settings()).path)
+    raw = [run_measured([sys.executable, "-c", RAW_COLD, model_path, prompt, str(max_tokens)]) for _ in range(runs)]
+    helps = [run_measured([rag_bin, "--help"])[0] for _ in range(runs)]
+    bare = [run_measured([sys.executable, "-c", "pass"])[0] for _ in range(runs)]
+    med = statistics.median
+    return {
+        "cold_ask_s": med(walls), "cold_raw_llama_s": med(w for w, _, _ in raw),
+        "peak_rss_mb": max(rss), "peak_rss_raw_llama_mb": max(r for _, r, _ in raw),
+        "help_s": med(helps), "python_startup_s": med(bare),
+        "split": {key: med(s[key] for s in split) for key in
+                  ("import_s", "open_index_embedder_s", "ask_s", "retrieve_ms", "load_ms", "generate_ms")},
+    }
+
+
+# --- retrieval and index building -----------------------------------------------------------
+
+def bench_retrieval(index: Path, questions: list[str]) -> dict:
+    import numpy as np
+
+    from rag import app
+
+    retriever = app.open_retriever(load_settings(index=index))
+    retriever.search(questions[0], 5)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        retriever.search(q, 5)
+        times.append(time.perf_counter() - t)
+    out = {"chunks": retriever.index.manifest["chunks"], "vector_index": retriever.index.manifest.get("vector_index"),
+           "p50_ms": pct(times, 0.5) * 1000, "p95_ms": pct(times, 0.95) * 1000}
+    # baseline: exact inner-product search over the same vectors, question vectors given
+    import faiss
+
+    faiss_index = retriever.index.vectors
+    vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    qvecs = retriever.embedder.encode(questions).astype(np.float32)
+    exact_t, ours_t, overlap = [], [], []
+    for v in qvecs:
+        t = time.perf_counter()
+        _, want = exact.search(v[None], 10)
+        exact_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        _, got = faiss_index.search(v[None], 10)
+        ours_t.append(time.perf_counter() - t)
+        overlap.append(len(set(want[0]) & set(got[0])) / 10)
+    out.update({"vector_search_p50_ms": pct(ours_t, 0.5) * 1000, "exact_search_p50_ms": pct(exact_t, 0.5) * 1000,
+                "recall_at_10_vs_exact": statistics.mean(overlap)})
+    return out
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def bench_build(corpus: Path, index: Path, record: Path) -> dict:
+    """Build (or reuse) an index of corpus; time, peak RSS and size on disk."""
+    if record.exists() and (index / "manifest.json").exists():
+        return {**json.loads(record.read_text()), "reused": True}
+    rag_bin = str(Path(sys.executable).with_name("rag"))
+    wall, peak, _ = run_measured([rag_bin, "index", str(corpus), "--index", str(index)])
+    chunks = json.loads((index / "manifest.json").read_text())["chunks"]
+    result = {"chunks": chunks, "build_s": wall, "chunks_per_s": chunks / wall, "build_peak_rss_mb": peak,
+              "size_mb": dir_mb(index)}
+    record.write_text(json.dumps(result))
+    return {**result, "reused": False}
+
+
+def raw_encode_rate(index: Path, n: int = 2000) -> float:
+    """The embedder alone, on the index's own chunk texts: the ceiling for building."""
+    from rag import app
+
+    retriever = app.open_retriever(load_settings(index=index))
+    texts = [c.text for c in retriever.index.chunks[:n]]
+    retriever.embedder.encode(texts[:64])
+    t = time.perf_counter()
+    retriever.embedder.encode(texts)
+    return len(texts) / (time.perf_counter() - t)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def rows(r: dict) -> list[tuple[str, str, str, str]]:
+    def ratio(a, b):
+        return f"{a / b:.2f}" if b else "-"
+
+    w, c = r["warm"], r["cold"]
+    out = [
+        (f"warm ask, model writes (s) [{w['model']}]", f"{w['warm_ask_s']:.3f}",
+         f"{w['raw_same_calls_s']:.3f} raw llama-cpp, same {w['model_calls_per_question']:.1f} calls",
+         ratio(w["warm_ask_s"], w["raw_same_calls_s"])),
+        ("  of which the answer prompt alone (s)", "", f"{w['raw_answer_prompt_only_s']:.3f} raw llama-cpp", ""),
+        ("warm ask, default mode (s)", f"{w['warm_ask_default_s']:.3f}", f"{w['raw_answer_prompt_only_s']:.3f} raw, answer prompt",
+         ratio(w["warm_ask_default_s"], w["raw_answer_prompt_only_s"])),
+        ("prefill tokens/s", f"{w['prefill_tok_s']:.0f}", f"{w['prefill_tok_s_raw']:.0f} raw",
+         ratio(w["prefill_tok_s"], w["prefill_tok_s_raw"])),
+        ("decode tokens/s", f"{w['decode_tok_s']:.0f}", f"{w['decode_tok_s_raw']:.0f} raw",
+         ratio(w["decode_tok_s"], w["decode_tok_s_raw"])),
+        ("answer prompt tokens (mean)", f"{w['answer_prompt_tokens']:.0f}",
+         f"{w['baseline_prompt_tokens']:.0f} top-5 chunks", ratio(w["answer_prompt_tokens"], w["baseline_prompt_tokens"])),
+        ("cold rag ask (s)", f"{c['cold_ask_s']:.2f}", f"{c['cold_raw_llama_s']:.2f} raw llama-cpp load+answer",
+         ratio(c["cold_ask_s"], c["cold_raw_llama_s"])),
+    ]
+    s = c["split"]
+    out += [
+        ("  imports (s)", f"{s['import_s']:.2f}", "", ""),
+        ("  open index + embedder (s)", f"{s['open_index_embedder_s']:.2f}", "", ""),
+        ("  model load (s)", f"{s['load_ms'] / 1000:.2f}", "", ""),
+        ("  retrieval (s)", f"{s['retrieve_ms'] / 1000:.2f}", "", ""),
+        ("  model compute (s)", f"{s['generate_ms'] / 1000:.2f}", "", ""),
+        ("rag --help (s)", f"{c['help_s']:.2f}", f"{c['python_startup_s']:.2f} python -c pass",
+         ratio(c["help_s"], c["python_startup_s"])),
+        ("peak RSS rag ask (MB)", f"{c['peak_rss_mb']:.0f}", f"{c['peak_rss_raw_llama_mb']:.0f} raw llama-cpp",
+         ratio(c["peak_rss_mb"], c["peak_rss_raw_llama_mb"])),
+    ]
+    for name in ("small", "large"):
+        if name not in r:
+            continue
+        ret, b = r[name]["retrieval"], r[name]["build"]
+        tag = f"{ret['chunks']:,} chunks ({ret['vector_index']})"
+        out += [
+            (f"retrieval p50 / p95, {tag} (ms)", f"{ret['p50_ms']:.1f} / {ret['p95_ms']:.1f}", "", ""),
+            ("  vector search p50 (ms)", f"{ret['vector_search_p50_ms']:.2f}",
+             f"{ret['exact_search_p50_ms']:.2f} exact flat", ratio(ret["vector_search_p50_ms"], ret["exact_search_p50_ms"])),
+            ("  top-10 recall vs exact", f"{ret['recall_at_10_vs_exact']:.3f}", "1.000 exact", ""),
+            ("  build chunks/s", f"{b['chunks_per_s']:.0f}", f"{r[name]['raw_encode_per_s']:.0f} raw encode",
+             ratio(b["chunks_per_s"], r[name]["raw_encode_per_s"])),
+            ("  build time (s) / peak RSS (MB)", f"{b['build_s']:.0f} / {b['build_peak_rss_mb']:.0f}",
+             "reused build" if b.get("reused") else "", ""),
+            ("  index on disk (MB)", f"{b['size_mb']:.1f}", "", ""),
+        ]
+    return out
+
+
+def print_table(r: dict) -> None:
+    table = [("measure", "rag", "baseline (same run)", "ratio"), *rows(r)]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=ROOT / "indexes" / "default", help="Index of seeds/ (built if missing).")
+    parser.add_argument("--gold", type=Path, default=ROOT / "gold" / "seeds.jsonl")
+    parser.add_argument("--retrieval-gold", type=Path,
+                        default=ROOT.parent / "shared" / "benchmarks" / "xquad-de-dev" / "gold-de.jsonl")
+    parser.add_argument("--model", help="GGUF for the warm path (default: rag's default model).")
+    parser.add_argument("--questions", type=int, default=12, help="Questions for the warm path.")
+    parser.add_argument("--small", type=int, default=1000, help="Chunks of the small synthetic corpus.")
+    parser.add_argument("--large", type=int, default=100_000, help="Chunks of the large one (0: skip).")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    if not (args.index / "manifest.json").exists():
+        subprocess.run([str(Path(sys.executable).with_name("rag")), "index", str(ROOT / "seeds"),
+                        "--index", str(args.index)], check=True)
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    questions = load_questions(args.gold, args.questions)
+    report: dict = {}
+    log("warm path ...")
+    report["warm"] = bench_warm(args.index, questions, args.model)
+    log("cold path ...")
+    from rag import app
+
+    answerer = app.open_answerer(load_settings(index=args.index, generate="always"))
+    calls = record_calls(answerer.model)
+    answerer.ask(questions[0])
+    _, prompt, max_tokens, _ = answer_call(calls)
+    del answerer
+    report["cold"] = bench_cold(args.index, questions[0], prompt, max_tokens)
+    retrieval_qs = load_questions(args.retrieval_gold, 200, answerable=False)
+    for name, size in (("small", args.small), ("large", args.large)):
+        if not size:
+            continue
+        log(f"{name} corpus ({size:,} chunks) ...")
+        corpus, index = args.work / f"corpus-{size}", args.work / f"index-{size}"
+        synthesize(corpus, size)
+        build = bench_build(corpus, index, args.work / f"build-{size}.json")
+        report[name] = {"build": build, "retrieval": bench_retrieval(index, retrieval_qs),
+                        "raw_encode_per_s": raw_encode_rate(index)}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    main()
