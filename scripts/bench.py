@@ -31,21 +31,39 @@ from synthetic_corpus import synthesize  # noqa: E402
 
 from rag.config import load_settings  # noqa: E402
 
-RSS_WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-               "print(f'{time.perf_counter() - t} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} "
-               "{p.returncode}'); sys.stderr.write(p.stdout[-4000:] + p.stderr[-4000:])")
+# Runs a Python command (-m module or -c code) in this fresh interpreter and reports its
+# own peak RSS at exit. (ru_maxrss of a child would include the parent's peak: Linux keeps it
+# across exec, and this benchmark's own process holds models.)
+MEASURE = """
+import atexit, runpy, sys
+def peak_mb():
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+    except OSError:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # macOS: bytes
+atexit.register(lambda: print(f"@@peak {peak_mb()}", file=sys.stderr))
+mode, target, *args = sys.argv[1:]
+sys.argv = [target, *args]
+if mode == "-m":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    exec(compile(target, "<bench>", "exec"), {"__name__": "__main__"})
+"""
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MB) of a fresh process running cmd; its output too."""
-    proc = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
-    wall, rss_kb, code = proc.stdout.split()
-    if code != "0":
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return float(wall), int(rss_kb) * scale / 2**20, proc.stderr
+def run_measured(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS (MB) of a fresh Python running cmd (["-m", "rag", ...] or
+    ["-c", code, ...]); its output too."""
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    lines = proc.stderr.splitlines()
+    peak = next((float(line.split()[1]) for line in reversed(lines) if line.startswith("@@peak ")), None)
+    if proc.returncode != 0 or peak is None:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{proc.stderr[-3000:]}")
+    return wall, peak, proc.stdout
 
 
 def pct(values: list[float], q: float) -> float:
@@ -199,18 +217,17 @@ llm.create_completion(sys.argv[2], max_tokens=int(sys.argv[3]), temperature=0.0,
 def bench_cold(index: Path, question: str, prompt: str, max_tokens: int, runs: int = 3) -> dict:
     from rag import app
 
-    rag_bin = str(Path(sys.executable).with_name("rag"))
     walls, rss = [], []
     for _ in range(runs):
-        wall, peak, _ = run_measured([rag_bin, "ask", question, "--index", str(index), "--json"])
+        wall, peak, _ = run_measured(["-m", "rag", "ask", question, "--index", str(index), "--json"])
         walls.append(wall)
         rss.append(peak)
     split = [json.loads(subprocess.run([sys.executable, "-c", COLD_SPLIT, str(index), question],
                                        capture_output=True, text=True, check=True).stdout) for _ in range(runs)]
     model_path = str(app.model_handle(load_settings()).path)
-    raw = [run_measured([sys.executable, "-c", RAW_COLD, model_path, prompt, str(max_tokens)]) for _ in range(runs)]
-    helps = [run_measured([rag_bin, "--help"])[0] for _ in range(runs)]
-    bare = [run_measured([sys.executable, "-c", "pass"])[0] for _ in range(runs)]
+    raw = [run_measured(["-c", RAW_COLD, model_path, prompt, str(max_tokens)]) for _ in range(runs)]
+    helps = [run_measured(["-m", "rag", "--help"])[0] for _ in range(runs)]
+    bare = [run_measured(["-c", "pass"])[0] for _ in range(runs)]
     med = statistics.median
     return {
         "cold_ask_s": med(walls), "cold_raw_llama_s": med(w for w, _, _ in raw),
@@ -267,8 +284,7 @@ def bench_build(corpus: Path, index: Path, record: Path) -> dict:
     """Build (or reuse) an index of corpus; time, peak RSS and size on disk."""
     if record.exists() and (index / "manifest.json").exists():
         return {**json.loads(record.read_text()), "reused": True}
-    rag_bin = str(Path(sys.executable).with_name("rag"))
-    wall, peak, _ = run_measured([rag_bin, "index", str(corpus), "--index", str(index)])
+    wall, peak, _ = run_measured(["-m", "rag", "index", str(corpus), "--index", str(index)])
     chunks = json.loads((index / "manifest.json").read_text())["chunks"]
     result = {"chunks": chunks, "build_s": wall, "chunks_per_s": chunks / wall, "build_peak_rss_mb": peak,
               "size_mb": dir_mb(index)}
