@@ -227,6 +227,7 @@ class Answerer:
         question = " ".join(question.split())
         if not question:
             raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
+        question, warnings = fit_question(question, self.settings.n_ctx)
         k = k or self.settings.k
         before = dict(self.model.counters) if self.handle.loaded else {}
         was_loaded = self.handle.loaded
@@ -259,6 +260,7 @@ class Answerer:
         after = self.model.counters if self.handle.loaded else {}
         used = {key: after.get(key, 0) - before.get(key, 0) for key in ("prompt", "evaluated", "completion", "seconds")}
         load = self.handle.load_seconds if self.handle.loaded and not was_loaded else 0.0
+        answer.warnings = warnings
         answer.timings = {
             # retrieval and evidence selection; the model's work (translating, scoring,
             # writing); loading the model, when this answer was the first to need it
@@ -360,6 +362,18 @@ class Answerer:
         cited = list(dict.fromkeys(cited))
         citations = [replace(Citation.of(by_id[old]), id=new) for new, old in enumerate(cited, 1)]
         return Answer(q.text, renumber(text, cited), abstained, mode, citations, hits)
+
+
+def fit_question(question: str, n_ctx: int) -> tuple[str, list[str]]:
+    """A question longer than a quarter of the model's context (in characters, which
+    over-counts tokens) is cut at a word boundary: the prompt must hold evidence too."""
+    limit = max(200, n_ctx // 4 * 3)  # ~3 characters per token
+    if len(question) <= limit:
+        return question, []
+    cut = question.rfind(" ", 0, limit)
+    short = question[:cut if cut > limit // 2 else limit]
+    return short, [f"the question was cut to its first {len(short)} of {len(question)} characters "
+                   f"to fit the model's context (n_ctx {n_ctx})"]
 
 
 def _with_markers(text: str, cited: list[int]) -> str:

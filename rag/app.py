@@ -15,8 +15,8 @@ from rag.retrieve import Retriever
 
 
 def index(paths: list[Path], settings: Settings,
-          progress: Callable[[int, int], None] | None = None) -> IndexReport:
-    return build_index(paths, settings, progress)
+          progress: Callable[[int, int], None] | None = None, full: bool = False) -> IndexReport:
+    return build_index(paths, settings, progress, full)
 
 
 def open_retriever(settings: Settings) -> Retriever:

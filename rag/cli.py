@@ -53,8 +53,9 @@ def main():
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--embedder", help="'use' (default, multilingual), 'minilm', or a sentence-transformers model folder.")
+@click.option("--full", is_flag=True, help="Re-embed every file, not only the added and changed ones.")
 @fail_cleanly
-def index_cmd(paths, index_dir, embedder):
+def index_cmd(paths, index_dir, embedder, full):
     """Index .txt and .md files under PATHS (default: seeds/)."""
     from rag import app
 
@@ -72,14 +73,22 @@ def index_cmd(paths, index_dir, embedder):
         bar.update(done - bar.pos)
 
     try:
-        report = app.index(paths, settings, progress)
+        report = app.index(paths, settings, progress, full)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     for s in report.skipped:
         click.echo(f"warning: skipped {s.source}: {s.reason}", err=True)
-    click.echo(f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
-               f"in {report.seconds:.1f} s.")
+    for s in report.notes:
+        click.echo(f"note: {s.source}: {s.reason}", err=True)
+    counts = (f"{report.added} added, {report.changed} changed, {report.removed} removed, "
+              f"{report.unchanged} unchanged")
+    if not report.written:
+        click.echo(f"Index {settings.index_dir} is up to date ({report.files} files, {report.chunks} chunks; "
+                   f"{counts}).")
+    else:
+        click.echo(f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
+                   f"in {report.seconds:.1f} s: {counts}; {report.embedded} texts embedded.")
 
 
 @main.command("ask")
@@ -122,6 +131,8 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
     answerer = app.open_answerer(settings)
     printer = StreamPrinter(enabled=tty)
     answer = answerer.ask(question, retriever=retriever, on_text=printer)
+    for warning in answer.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return

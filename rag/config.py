@@ -33,6 +33,7 @@ class Settings:
     chunk_overlap: int = 120
     exact_search_up_to: int = 20_000  # chunks; larger indexes use an HNSW graph
     sentence_vectors_up_to: int = 20_000  # chunks; larger indexes embed sentences when asked
+    max_file_mb: int = 1024  # larger files are skipped with a warning (0: no limit)
 
     @property
     def index_dir(self) -> Path:
@@ -56,6 +57,7 @@ _ENV = {
     "max_tokens": "RAG_MAX_TOKENS",
     "threads": "RAG_THREADS",
     "generate": "RAG_GENERATE",
+    "max_file_mb": "RAG_MAX_FILE_MB",
 }
 
 

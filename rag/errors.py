@@ -31,3 +31,7 @@ class ModelError(RagError):
 
 class CorpusError(RagError):
     """Nothing readable to index."""
+
+
+class IndexBusy(RagError):
+    """Another process is writing the index."""

@@ -76,7 +76,9 @@ def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
             text = c.text[start - c.start:end - c.start]
             context = f"{previous} {text}"
             previous = text
-            if (c.source, start) in seen or len(words(text)) < 3:
+            # a question states nothing, and one that repeats the user's question (a planted
+            # "Frage: ..." line) would otherwise match it best of all
+            if (c.source, start) in seen or len(words(text)) < 3 or text.rstrip("“”\"'»« ").endswith("?"):
                 continue
             seen.add((c.source, start))
             ov = term_overlap(question, text)

@@ -13,10 +13,12 @@ from typing import Callable
 from rag import __version__, store
 from rag.chunking import chunk_document
 from rag.config import DEFAULT_EMBEDDER, Settings
-from rag.corpus import Skipped, load_corpus
-from rag.embedders import load_embedder, resolve_embedder
+from rag.corpus import Skipped, SourceFile, scan_corpus, windows
+from rag.embedders import EmbedderSpec, load_embedder, resolve_embedder
+from rag.errors import RagError
 from rag.lexical import LexicalIndex
 from rag.text import detect_language, sentence_spans
+from rag.types import Chunk, Document
 
 
 ENCODE_BATCH = 2048  # texts per call: bounded memory whatever the corpus size
@@ -51,33 +53,112 @@ class IndexReport:
     chunks: int
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0  # texts embedded (chunks and sentences): 0 when nothing changed
+    written: bool = True  # False: the index was up to date and left alone
+    notes: list[Skipped] = field(default_factory=list)  # read, but with a remark (encoding)
+
+
+@dataclass
+class _Piece:
+    """A chunk of the new index: from a file that changed (row None) or reused (row in old)."""
+
+    chunk: Chunk
+    language: str
+    row: int | None = None
+
+
+def _previous(settings: Settings, spec: EmbedderSpec) -> store.Index | None:
+    """The index being updated, when its vectors can be reused for unchanged files."""
+    try:
+        old = store.load(settings.index_dir)
+    except RagError:
+        return None  # absent, damaged or from another format: build from scratch
+    chunking = {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"}
+    if not old.embedder.same_model(spec) or old.manifest.get("chunking") != chunking:
+        return None
+    return old
+
+
+def _plan(files: list[SourceFile], old: store.Index | None, settings: Settings) -> tuple[list[_Piece], dict, dict]:
+    """Chunks of the new index in file order, reusing the old index's rows for files whose
+    content hash is unchanged; per-file manifest entries; counts."""
+    old_files = old.manifest["files"] if old else {}
+    rows_of: dict[str, list[int]] = {}
+    if old:
+        for r, c in enumerate(old.chunks):
+            rows_of.setdefault(c.source, []).append(r)
+    pieces, entries = [], {}
+    counts = {"added": 0, "changed": 0, "unchanged": 0}
+    for sf in files:
+        before = old_files.get(sf.source)
+        if before and before.get("sha256") == sf.sha256 and sf.source in rows_of:
+            counts["unchanged"] += 1
+            lang = before["language"]
+            pieces.extend(_Piece(old.chunks[r], lang, r) for r in rows_of[sf.source])
+            entries[sf.source] = {**before, "encoding": sf.encoding}
+            continue
+        counts["changed" if before else "added"] += 1
+        doc_chunks, lang = [], None
+        for base, text in windows(sf):
+            lang = lang or detect_language(text[:5000])
+            for c in chunk_document(Document(sf.source, text, sf.sha256), settings.chunk_chars, settings.chunk_overlap):
+                doc_chunks.append(Chunk(c.source, c.start + base, c.end + base, c.text))
+        pieces.extend(_Piece(c, lang) for c in doc_chunks)
+        entries[sf.source] = {"sha256": sf.sha256, "chars": sf.chars, "chunks": len(doc_chunks),
+                              "language": lang, "encoding": sf.encoding}
+    counts["removed"] = len(set(old_files) - set(entries))
+    return pieces, entries, counts
 
 
 def build_index(paths: list[Path], settings: Settings,
-                progress: Callable[[int, int], None] | None = None) -> IndexReport:
-    """Index `paths` into settings.index_dir. progress(done, total) is called per batch."""
+                progress: Callable[[int, int], None] | None = None, full: bool = False) -> IndexReport:
+    """Index `paths` into settings.index_dir, re-embedding only files added or changed since
+    the index was last built (full=True: everything). progress(done, total) per batch."""
+    with store.write_lock(settings.index_dir):
+        return _build(paths, settings, progress, full)
+
+
+def _build(paths, settings, progress, full) -> IndexReport:
     t0 = time.perf_counter()
-    docs, skipped = load_corpus(paths)
-    spec = resolve_embedder(settings.embedder or DEFAULT_EMBEDDER)
-    chunks, languages, files = [], [], {}
-    for doc in docs:
-        lang = detect_language(doc.text[:5000])
-        doc_chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
-        chunks.extend(doc_chunks)
-        languages.extend([lang] * len(doc_chunks))
-        files[doc.source] = {"sha256": doc.sha256, "chars": len(doc.text), "chunks": len(doc_chunks),
-                             "language": lang}
-    embedder = load_embedder(spec)
+    max_bytes = settings.max_file_mb * 2**20 if settings.max_file_mb else None
+    files, skipped = scan_corpus(paths, max_bytes)
+    notes = [Skipped(sf.source, sf.note) for sf in files if sf.note]
+    old = None
+    if not full:
+        try:  # without --embedder, an update keeps the embedder the index was built with
+            wanted = resolve_embedder(settings.embedder) if settings.embedder else \
+                EmbedderSpec(**store.read_manifest(settings.index_dir)["embedder"])
+        except RagError:
+            wanted = resolve_embedder(DEFAULT_EMBEDDER)
+        old = _previous(settings, wanted)
+    spec = old.embedder if old else resolve_embedder(settings.embedder or DEFAULT_EMBEDDER)
+    pieces, entries, counts = _plan(files, old, settings)
+    chunks = [p.chunk for p in pieces]
+    # Sentence vectors sharpen retrieval (README) but cost ~8 vectors per chunk: above this
+    # size the index keeps their offsets only and embeds the retrieved chunks' sentences
+    # when a question needs them.
+    with_sentences = len(chunks) <= settings.sentence_vectors_up_to
+    reuse_units = old is not None and (old.unit_vectors is not None) == with_sentences
+    if old and not reuse_units:
+        pieces = [_Piece(p.chunk, p.language) for p in pieces]  # re-embed all: the layout changes
+    report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes)
+    if old and not (counts["added"] or counts["changed"] or counts["removed"]) and reuse_units \
+            and old.manifest.get("vector_index") == store.describe_kind(len(chunks), settings.exact_search_up_to):
+        report.written, report.seconds = False, time.perf_counter() - t0
+        return report
+
     unit_chunks, units = [], []
     for i, c in enumerate(chunks):
         for s, e in sentence_spans(c.text):
             unit_chunks.append(i)
             units.append((c.start + s, c.start + e))
-    # Sentence vectors sharpen retrieval (README) but cost ~8 vectors per chunk: above this
-    # size the index keeps their offsets only and embeds the retrieved chunks' sentences
-    # when a question needs them.
-    with_sentences = len(chunks) <= settings.sentence_vectors_up_to
-    total = len(chunks) + (len(units) if with_sentences else 0)
+    fresh = [i for i, p in enumerate(pieces) if p.row is None]
+    fresh_units = [u for u, i in enumerate(unit_chunks) if pieces[i].row is None] if with_sentences else []
+    total = len(fresh) + len(fresh_units)
     done = 0
 
     def tick(n: int) -> None:
@@ -86,30 +167,48 @@ def build_index(paths: list[Path], settings: Settings,
         if progress:
             progress(done, total)
 
-    vectors = encode_in_batches(embedder, (c.text for c in chunks), len(chunks), np.float32, tick)
+    embedder = load_embedder(spec) if total else None
+    dim = embedder.dim if embedder else old.manifest["embedder_dim"]
+    vectors = np.zeros((len(chunks), dim), np.float32)
+    if old and len(fresh) < len(chunks):
+        reused = [i for i, p in enumerate(pieces) if p.row is not None]
+        vectors[reused] = old.vectors.reconstruct_batch(np.array([pieces[i].row for i in reused], dtype=np.int64))
+    if fresh:
+        vectors[fresh] = encode_in_batches(embedder, (chunks[i].text for i in fresh), len(fresh), np.float32, tick)
     unit_vectors = None
     if with_sentences:
-        unit_texts = (chunks[i].text[s - chunks[i].start:e - chunks[i].start] for i, (s, e) in zip(unit_chunks, units))
-        unit_vectors = encode_in_batches(embedder, unit_texts, len(units), np.float16, tick)
+        unit_vectors = np.zeros((len(units), dim), np.float16)
+        if old and len(fresh_units) < len(units):
+            off = old.unit_offsets
+            new_off = np.searchsorted(np.array(unit_chunks, dtype=np.int64), np.arange(len(chunks) + 1))
+            for i, p in enumerate(pieces):
+                if p.row is not None:
+                    unit_vectors[new_off[i]:new_off[i + 1]] = old.unit_vectors[off[p.row]:off[p.row + 1]]
+        if fresh_units:
+            texts = (chunks[unit_chunks[u]].text[units[u][0] - chunks[unit_chunks[u]].start:
+                                                 units[u][1] - chunks[unit_chunks[u]].start] for u in fresh_units)
+            unit_vectors[fresh_units] = encode_in_batches(embedder, texts, len(fresh_units), np.float16, tick)
+    report.embedded = total
     vector_index = store.build_faiss(vectors, exact_up_to=settings.exact_search_up_to)
     manifest = {
         "format": store.FORMAT_VERSION,
         "rag_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": spec.to_json(),
-        "embedder_dim": int(vectors.shape[1]),
+        "embedder_dim": int(dim),
         "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap,
                      "unit": "sentence"},
         "vector_index": store.describe_faiss(vector_index),
         "sentence_vectors": with_sentences,
         "chunks": len(chunks),
         "sentences": len(units),
-        "files": files,
+        "files": entries,
     }
     del vectors  # faiss holds its own copy
-    index = store.Index(manifest, chunks, vector_index,
-                        LexicalIndex.build([c.text for c in chunks], languages),
+    languages = [p.language for p in pieces]
+    index = store.Index(manifest, chunks, vector_index, LexicalIndex.build([c.text for c in chunks], languages),
                         np.array(units, dtype=np.int32).reshape(-1, 2), np.array(unit_chunks, dtype=np.int32),
                         unit_vectors)
     store.save(settings.index_dir, index)
-    return IndexReport(len(docs), len(chunks), skipped, time.perf_counter() - t0)
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -7,6 +7,7 @@ whole into a temporary sibling folder and then moved into place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embedders import EmbedderSpec
-from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
 from rag.lexical import LexicalIndex
 from rag.types import Chunk
 
@@ -83,6 +84,52 @@ def describe_faiss(index) -> str:
     return f"hnsw{HNSW_M}-ip" if hasattr(index, "hnsw") else "flat-ip"
 
 
+def describe_kind(n: int, exact_up_to: int) -> str:
+    """What build_faiss would make for n vectors."""
+    return f"hnsw{HNSW_M}-ip" if n > exact_up_to else "flat-ip"
+
+
+def _sibling(directory: Path, suffix: str) -> Path:
+    return directory.with_name(f".{directory.name}.{suffix}")
+
+
+def current(directory: Path) -> Path:
+    """Where the index of `directory` is. A `rag index` killed between the two renames
+    of a swap leaves only the previous index, under its .old name: that one is current."""
+    directory = Path(directory)
+    old = _sibling(directory, "old")
+    if not (directory / MANIFEST).exists() and (old / MANIFEST).exists():
+        return old
+    return directory
+
+
+@contextlib.contextmanager
+def write_lock(directory: Path):
+    """Hold the index's writer lock: a second `rag index` on it fails at once, clearly."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    path = _sibling(directory, "lock")
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # no fcntl (Windows): no lock
+            pass
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise IndexBusy(f"another `rag index` (pid {holder}) is writing {directory}; "
+                            "wait for it to finish, then run this again") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        for stale in directory.parent.glob(f".{directory.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed run: we hold the lock
+        yield
+
+
 def save(directory: Path, index: Index) -> None:
     import faiss
 
@@ -115,24 +162,44 @@ def save(directory: Path, index: Index) -> None:
 
 
 def _swap_into_place(new: Path, directory: Path) -> None:
-    old = directory.with_name(f".{directory.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
+    """Two renames; a kill between them leaves the previous index as .old, which current()
+    finds. An index exists under `directory` only once it is complete."""
+    old = _sibling(directory, "old")
     if directory.exists():
+        if old.exists():
+            shutil.rmtree(old)  # directory is complete, so this is a leftover
         os.replace(directory, old)
     os.replace(new, directory)
+    _fsync_dir(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def read_manifest(directory: Path) -> dict:
-    path = Path(directory) / MANIFEST
+    path = current(directory) / MANIFEST
     if not path.exists():
         raise IndexMissing(f"no index at {directory}; build it with `rag index [PATH ...] --index {directory}`")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise IndexCorrupt(f"{path} is unreadable; rebuild the index with `rag index --index {directory}`") from None
-    version = manifest.get("format")
+    version = manifest.get("format") if isinstance(manifest, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index at {directory} has format {version}, made by a newer rag (this one reads {FORMAT_VERSION}); "
+            f"upgrade rag, or rebuild the index with `rag index --index {directory}`")
     if version != FORMAT_VERSION:
         raise IndexMismatch(
             f"index at {directory} has format {version!r}, this rag reads format {FORMAT_VERSION}; "
@@ -143,9 +210,12 @@ def read_manifest(directory: Path) -> dict:
 def load(directory: Path) -> Index:
     import faiss
 
-    directory = Path(directory)
     manifest = read_manifest(directory)
     rebuild = f"rebuild it with `rag index --index {directory}`"
+    if not isinstance(manifest.get("chunks"), int) or not isinstance(manifest.get("embedder"), dict) \
+            or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("embedder_dim"), int):
+        raise IndexCorrupt(f"the manifest of {directory} is incomplete; {rebuild}")
+    directory = current(directory)
     try:
         vectors = faiss.read_index(str(directory / VECTORS))
     except Exception:

@@ -170,7 +170,10 @@ def normalize_number(raw: str) -> str:
     head, tail = parts[0], parts[1:]
     if all(len(p) == 3 for p in tail):
         return head + "".join(tail)
-    return head + "".join(tail[:-1]) + "." + tail[-1]
+    fraction = tail[-1]
+    # a three-digit fraction would read as a thousands group when normalised again
+    # ("1.234,567" -> "1234.5670", not "1234.567" -> "1234567"): same value, fixed point
+    return head + "".join(tail[:-1]) + "." + (fraction + "0" if len(fraction) == 3 else fraction)
 
 
 def numbers(text: str) -> set[str]:

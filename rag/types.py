@@ -67,6 +67,7 @@ class Answer:
     timings: dict = field(default_factory=dict)
     confidence: float | None = None  # evidence confidence behind answering or abstaining
     trace: dict = field(default_factory=dict)  # why: question kind, features, decision (for -v and eval)
+    warnings: list[str] = field(default_factory=list)  # e.g. the question was cut to fit
 
     def to_json(self) -> dict:
         """The object `rag ask --json` prints (and `rag eval` stores per question)."""
@@ -84,6 +85,7 @@ class Answer:
                 for h in self.retrieved
             ],
             "timings": self.timings,
+            "warnings": self.warnings,
         }
 
 
@@ -91,4 +93,4 @@ def answer_from_json(d: dict) -> Answer:
     """An Answer rebuilt from `rag ask --json` output (what `rag serve` sends), for display."""
     return Answer(d["question"], d["answer"], d["abstained"], d.get("mode", ""),
                   [Citation(**c) for c in d.get("citations", [])], [], d.get("conflict", False),
-                  d.get("timings", {}), d.get("confidence"))
+                  d.get("timings", {}), d.get("confidence"), warnings=d.get("warnings", []))

@@ -43,7 +43,8 @@ def test_corpus_without_readable_files(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    (corpus / "latin1.txt").write_bytes("Gr\xf6\xdfe".encode("latin-1"))
+    (corpus / "fake.txt").write_bytes(bytes(range(256)) * 4)  # binary under a text name
+    (corpus / "blank.md").write_text("  \n\n")
     result = run("index", str(corpus), "--index", str(tmp_path / "idx"))
     assert result.exit_code == 1
     assert "no readable .txt or .md file" in error_line(result)
