@@ -39,6 +39,8 @@ gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to
 llm_url_option = click.option("--llm-url", help="OpenAI-compatible server (llama-server, vLLM, Ollama) to use "
                                                 "instead of the in-process model, e.g. http://gpu-box:8080.")
 k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to retrieve (default 5).")
+plain_option = click.option("--plain", is_flag=True,
+                            help="No colours or live updates (automatic when output is not a terminal).")
 retriever_option = click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
                                 show_default=True, help="Retrieval method (the others are for comparison).")
 
@@ -102,16 +104,18 @@ def index_cmd(paths, index_dir, embedder, full):
 @llm_url_option
 @click.option("--server", help="Ask a running `rag serve` at this URL instead of loading the models here.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@plain_option
 @click.option("-v", "--verbose", is_flag=True, help="Say which model and index are used, and timings.")
 @fail_cleanly
-def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, llm_url, server, as_json, verbose):
+def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, llm_url, server, as_json, plain,
+            verbose):
     """Answer QUESTION from the indexed articles, with citations."""
     from rag.errors import UsageError
-    from rag.render import StreamPrinter, render_sources
+    from rag.render import StreamPrinter, render_answer, render_sources
 
     if not question.strip():
         raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
-    tty = sys.stdout.isatty() and not as_json
+    tty = sys.stdout.isatty() and not as_json and not plain
     if server:
         from rag.server import ask_server
         from rag.types import answer_from_json
@@ -121,7 +125,7 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
             click.echo(json.dumps(reply, ensure_ascii=False))
         else:
             answer = answer_from_json(reply)
-            click.echo(answer.answer)
+            click.echo(render_answer(answer, color=tty))
             click.echo(render_sources(answer, color=tty))
         return
     from rag import app
@@ -136,10 +140,30 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    printer.finish(answer.answer)
+    printer.finish(render_answer(answer, color=tty))
     click.echo(render_sources(answer, color=tty))
     if verbose:
         _describe(answerer, answer)
+
+
+@main.command("chat")
+@index_option
+@k_option
+@model_option
+@gpu_option
+@llm_url_option
+@plain_option
+@fail_cleanly
+def chat_cmd(index_dir, k, model, n_gpu_layers, llm_url, plain):
+    """Ask questions one after another; models stay loaded, follow-ups may refer back."""
+    from rag import app, chat
+
+    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
+    answerer = app.open_answerer(settings)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    session = chat.ChatSession(answerer, color=sys.stdout.isatty() and not plain)
+    click.echo(chat.banner(answerer))
+    chat.run(session, interactive)
 
 
 def _describe(answerer, answer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sys
 
@@ -41,20 +43,81 @@ class StreamPrinter:
         click.echo(final, file=self.out)
 
 
-def render_sources(answer: Answer, color: bool = True) -> str:
+# one colour per citation number, the same in the answer's markers and the source list
+COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def colour_of(n: int) -> str:
+    return COLOURS[(n - 1) % len(COLOURS)]
+
+
+def render_answer(answer: Answer, color: bool = True) -> str:
+    """The answer text with each citation marker in its source's colour."""
+    if not color:
+        return answer.answer
+
+    def paint(m: re.Match) -> str:
+        ids = [int(x) for x in re.split(r"\s*,\s*", m.group(1))]
+        inner = ", ".join(click.style(str(i), fg=colour_of(i), bold=True) for i in ids)
+        return f"[{inner}]"
+    return _MARKER.sub(paint, answer.answer)
+
+
+def short_path(source: str) -> str:
+    """A source as the reader would type it: relative to here when it is below here."""
+    try:
+        return os.path.relpath(source) if not os.path.relpath(source).startswith("..") else source
+    except ValueError:  # another drive (Windows)
+        return source
+
+
+def one_line(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:max(1, width - 1)].rstrip() + "…"
+
+
+def render_sources(answer: Answer, color: bool = True, width: int | None = None) -> str:
+    """A note on how the answer was made, then one line per source: number, file:span and
+    the quoted passage cut to the terminal's width."""
+    width = width or shutil.get_terminal_size((100, 24)).columns
     lines = []
     note = MODE_NOTE.get(answer.mode) if not answer.conflict else None
+    if answer.conflict:
+        note = "the sources disagree: each value is cited with its source"
     if note:
         lines.append(click.style(f"({note})", fg="yellow") if color else f"({note})")
-    if answer.conflict:
-        msg = "(the sources disagree: each value is cited with its source)"
-        lines.append(click.style(msg, fg="yellow") if color else msg)
     if answer.citations:
         lines.append("")
-        lines.append("Sources:")
+        lines.append(click.style("Sources:", bold=True) if color else "Sources:")
         for c in answer.citations:
-            ref = f"[{c.id}] {c.source}:{c.start}-{c.end}"
-            lines.append(click.style(ref, fg="cyan") if color else ref)
-            if c.quote[:60] not in answer.answer:  # a quote the answer shows already is not repeated
-                lines.append(f"    „{c.quote}“")
+            ref = f"[{c.id}] {short_path(c.source)}:{c.start}-{c.end}"
+            room = width - len(ref) - 4
+            quote = f"„{one_line(c.quote, max(room - 2, 20))}“"
+            if color:
+                ref = click.style(f"[{c.id}]", fg=colour_of(c.id), bold=True) + \
+                    click.style(f" {short_path(c.source)}:{c.start}-{c.end}", fg=colour_of(c.id))
+                quote = click.style(quote, dim=True)
+            lines.append(f"{ref}  {quote}")
     return "\n".join(lines)
+
+
+def render_passage(answer: Answer, n: int, color: bool = True) -> str:
+    """Citation n's whole retrieved passage, the quoted span highlighted (`/show N`)."""
+    cited = next((c for c in answer.citations if c.id == n), None)
+    if cited is None:
+        have = ", ".join(str(c.id) for c in answer.citations) or "none"
+        return f"no citation [{n}] in the last answer (citations: {have})"
+    chunk = next((h.chunk for h in answer.retrieved if h.chunk.source == cited.source
+                  and h.chunk.start <= cited.start and cited.end <= h.chunk.end), None)
+    head = f"[{n}] {short_path(cited.source)}:{cited.start}-{cited.end}"
+    if chunk is None:  # the answer came from a server: only the quote is known
+        return f"{head}\n{cited.quote}"
+    a, b = cited.start - chunk.start, cited.end - chunk.start
+    before, span, after = chunk.text[:a], chunk.text[a:b], chunk.text[b:]
+    if color:
+        head = click.style(head, fg=colour_of(n), bold=True)
+        span = click.style(span, fg=colour_of(n), bold=True, underline=True)
+    else:
+        span = f">>>{span}<<<"
+    return f"{head} (passage {chunk.start}-{chunk.end})\n{before}{span}{after}"

@@ -1,0 +1,118 @@
+"""`rag chat`: follow-ups, commands, rendering; scripted through CliRunner and once for real
+in a pseudo-terminal (colours, Ctrl-C cancelling an answer, Ctrl-D leaving)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from rag.cli import main
+from rag.followup import is_follow_up, self_contained
+from rag.render import render_answer, render_passage, render_sources
+from rag.types import Answer, Chunk, Citation, Hit
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    ("Und wer wird Interims-CEO?", "Wie viel investiert Meta in Scale AI?", "Und wer wird Interims-CEO? (Meta Scale AI)"),
+    ("Wo wurde er geboren?", "Wer ist Alexandr Wang?", "Wo wurde er geboren? (Alexandr Wang)"),
+    ("And who becomes interim CEO?", "How much does Meta invest in Scale AI?",
+     "And who becomes interim CEO? (Meta Scale AI)"),
+    # self-contained questions stay as they are
+    ("Wie viele Mitarbeiter hat Scale AI?", "Wer ist Alexandr Wang?", "Wie viele Mitarbeiter hat Scale AI?"),
+    ("Wer wird Interims-CEO von Scale AI?", None, "Wer wird Interims-CEO von Scale AI?"),
+    # a chain keeps the topic: the previous question was already made self-contained
+    ("Und wie alt ist er?", "Wo wurde er geboren? (Alexandr Wang)", "Und wie alt ist er? (Alexandr Wang)"),
+])
+def test_follow_up_made_self_contained(question, previous, expected):
+    assert self_contained(question, previous) == expected
+
+
+@pytest.mark.parametrize("question, follow_up", [
+    ("Und wer?", True), ("What about Microsoft?", True), ("Wann wurde sie gegründet?", True),
+    ("Wer gründete Scale AI im Jahr 2016 zusammen mit Wang?", False),
+    ("How much does Meta invest in Scale AI?", False),
+])
+def test_is_follow_up(question, follow_up):
+    assert is_follow_up(question) is follow_up
+
+
+def sample_answer() -> Answer:
+    text = "Vorher. Ihn ersetzt Jason Droege. Nachher."
+    chunk = Chunk("/x/a.txt", 100, 100 + len(text), text)
+    cite = Citation(1, "/x/a.txt", 108, 133, "Ihn ersetzt Jason Droege.")
+    return Answer("Wer?", "Jason Droege [1]", False, "extractive", [cite], [Hit(chunk, 1.0)])
+
+
+def test_markers_and_sources_share_a_colour_and_plain_has_none():
+    answer = sample_answer()
+    coloured = render_answer(answer, color=True)
+    assert "\x1b[" in coloured and "Jason Droege" in coloured
+    assert render_answer(answer, color=False) == "Jason Droege [1]"
+    plain = render_sources(answer, color=False, width=60)
+    assert "\x1b[" not in plain and "[1] /x/a.txt:108-133" in plain
+    assert all(len(line) <= 60 for line in plain.splitlines())
+
+
+def test_show_highlights_the_quoted_span_in_its_passage():
+    out = render_passage(sample_answer(), 1, color=False)
+    assert "Vorher. >>>Ihn ersetzt Jason Droege.<<< Nachher." in out
+    assert "no citation [2]" in render_passage(sample_answer(), 2, color=False)
+
+
+@pytest.mark.e2e
+def test_chat_script_follow_up_and_commands(seeds_index):
+    script = "\n".join(["Wie viel investiert Meta in Scale AI?", "Und wer wird Interims-CEO?", "/sources", "/show 1",
+                        "/k 3", "/show 9", "/bogus", "/help", "/quit", "Wer?"]) + "\n"
+    result = CliRunner().invoke(main, ["chat", "--index", str(seeds_index)], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "14,3 Milliarden" in out
+    assert "(understood as: Und wer wird Interims-CEO? (Meta Scale AI))" in out
+    follow_up = out.split("(understood as:")[1]
+    assert "Jason Droege" in follow_up.split("Sources:")[0]
+    assert ">>>Ihn ersetzt der neue Interims-CEO Jason Droege" in out  # /show 1
+    assert "k = 3" in out and "no citation [9]" in out and "unknown command /bogus" in out
+    assert "/sources" in out.split("unknown command")[1]  # the help text
+    assert out.count("Sources:") == 3  # two answers and /sources; nothing after /quit
+
+
+@pytest.mark.e2e
+def test_chat_ends_on_end_of_input(seeds_index):
+    result = CliRunner().invoke(main, ["chat", "--index", str(seeds_index)], input="Wo wurde Alexandr Wang geboren?\n")
+    assert result.exit_code == 0 and "Los Alamos" in result.stdout
+
+
+@pytest.mark.e2e
+def test_chat_in_a_real_terminal(seeds_index, smollm_path, tmp_path):
+    """Colours, streaming, Ctrl-C cancelling a running answer, Ctrl-D leaving."""
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "RAG_GENERATE": "always", "RAG_MAX_TOKENS": "400", "RAG_CACHE": str(tmp_path),
+           "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"}
+    child = pexpect.spawn(sys.executable, ["-m", "rag", "chat", "--index", str(seeds_index), "--model",
+                                           str(smollm_path)], env=env, encoding="utf-8", timeout=120,
+                          dimensions=(40, 100))
+    try:
+        child.expect("Ctrl-D to leave")
+        child.expect(r"\? ")
+        child.sendline("Who becomes interim CEO of Scale AI?")
+        child.expect("Sources:")
+        answered = child.before
+        assert "\x1b[" in answered  # coloured markers
+        child.expect(r"\? ")
+        # SmolLM2 writes ~1600 tokens for this (measured): Ctrl-C lands mid-answer
+        child.sendline("Tell me everything about Alexandr Wang in a long detailed essay with many paragraphs.")
+        child.expect(r"\x1b\[2m")  # the answer is streaming (dim, unchecked text)
+        child.sendintr()
+        child.expect(r"\(cancelled\)")
+        child.expect(r"\? ")  # back at the prompt
+        child.sendline("/k 2")
+        child.expect("k = 2")
+        child.expect(r"\? ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
