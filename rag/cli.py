@@ -34,7 +34,8 @@ def fail_cleanly(fn):
 
 index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path),
                             help="Index folder (default: indexes/default).")
-model_option = click.option("--model", help="GGUF model file (default: models/*.gguf, else the packaged Gemma 3 270M).")
+model_option = click.option("--model", help="GGUF model file, or a name `rag models` lists "
+                                            "(default: models/*.gguf, else the packaged Gemma 3 270M).")
 gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to a GPU (0 = none, -1 = all).")
 llm_url_option = click.option("--llm-url", help="OpenAI-compatible server (llama-server, vLLM, Ollama) to use "
                                                 "instead of the in-process model, e.g. http://gpu-box:8080.")
@@ -269,6 +270,53 @@ def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
         pass
     finally:
         server.server_close()
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@fail_cleanly
+def models_cmd(as_json):
+    """List the GGUF models here, by the names --model takes.
+
+    The packaged default, models/, and the GGUF files Ollama, LM Studio and the Hugging Face
+    cache downloaded; only their headers are read."""
+    from dataclasses import asdict
+
+    from rag.discovery import discover
+    from rag.generate import resolve_model
+
+    settings = load_settings()
+    found, skipped = discover(models_dir=settings.models_dir)
+    try:
+        default = resolve_model(settings.model, settings.models_dir)
+    except RagError as exc:  # a bad RAG_MODEL: the list is what helps to fix it
+        default = None
+        click.echo(f"warning: {exc}", err=True)
+    marks = [default is not None and m.path.resolve() == default.path.resolve() for m in found]
+    if as_json:
+        click.echo(json.dumps({"models": [{**m.to_json(), "default": d} for m, d in zip(found, marks)],
+                               "skipped": [asdict(s) for s in skipped]}, ensure_ascii=False))
+        return
+    for s in skipped:
+        click.echo(f"note: skipped {s.where}: {s.reason}", err=True)
+    click.echo(_models_table(found, marks))
+    if default is not None:
+        click.echo(f"* = what `rag ask` uses without --model ({default.origin}); "
+                   f"pass another name with --model NAME")
+
+
+def _models_table(found, marks) -> str:
+    def size(n: int) -> str:
+        return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+    def params(n: int) -> str:
+        return "?" if not n else f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+    rows = [("", "NAME", "SOURCE", "SIZE", "QUANT", "CTX", "PARAMS", "CHAT TEMPLATE")]
+    rows += [("*" if mark else "", m.name, m.source, size(m.size), m.quantization, str(m.context_length or "?"),
+              params(m.n_params), "yes" if m.chat_template else "no") for m, mark in zip(found, marks)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
 @main.command("import-squad")

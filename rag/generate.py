@@ -51,9 +51,12 @@ def packaged_default() -> Path:
 
 
 def resolve_model(explicit: str | None, models_dir: Path) -> ModelChoice:
-    """--model PATH wins; then the first GGUF in models/; then the packaged default."""
+    """--model PATH or NAME (one `rag models` lists) wins; then the first GGUF in models/;
+    then the packaged default."""
     if explicit:
         path = Path(explicit).expanduser()
+        if not path.exists() and not path.is_symlink():
+            return _model_by_name(explicit, models_dir)
         if path.is_dir():
             found = sorted(path.glob("*.gguf"))
             if not found:
@@ -67,6 +70,14 @@ def resolve_model(explicit: str | None, models_dir: Path) -> ModelChoice:
             check_gguf(found[0])
             return ModelChoice(found[0], f"{models_dir}/")
     return ModelChoice(packaged_default(), "packaged default")
+
+
+def _model_by_name(name: str, models_dir: Path) -> ModelChoice:
+    from rag.discovery import find_model
+
+    found = find_model(name, models_dir=models_dir)
+    check_gguf(found.path)
+    return ModelChoice(found.path, f"--model {found.name} ({found.source})")
 
 
 def check_gguf(path: Path) -> None:
