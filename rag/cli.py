@@ -241,6 +241,40 @@ def _eval_progress(total: int):
     return progress
 
 
+@main.command("doctor")
+@index_option
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON list and nothing else.")
+@fail_cleanly
+def doctor_cmd(index_dir, model, as_json):
+    """Check that packages, models and the index are in place, intact and offline."""
+    from rag import doctor
+
+    checks = doctor.run_all(load_settings(index=index_dir, model=model))
+    if as_json:
+        click.echo(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
+    else:
+        _print_checks(checks)
+    sys.exit(1 if doctor.failed(checks) else 0)
+
+
+def _print_checks(checks) -> None:
+    """One line per check; marks and colour on a UTF-8 terminal, plain words when piped."""
+    fancy = sys.stdout.isatty() and "utf" in (sys.stdout.encoding or "").lower()
+    marks = {"ok": "✓", "warn": "!", "fail": "✗"} if fancy else {"ok": "ok", "warn": "warn", "fail": "FAIL"}
+    colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+    mark_width = max(len(m) for m in marks.values())
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        mark = click.style(marks[c.status].ljust(mark_width), fg=colours[c.status], bold=c.status != "ok")
+        click.echo(f"{mark} {c.name.ljust(width)}  {c.detail}")
+        if c.fix and c.status != "ok":
+            click.echo(f"{' ' * (mark_width + width + 3)}{'→' if fancy else '->'} fix: {c.fix}")
+    n = {s: sum(c.status == s for c in checks) for s in marks}
+    click.echo(f"{len(checks)} checks: {n['ok']} ok, {n['warn']} warning{'' if n['warn'] == 1 else 's'}, "
+               f"{n['fail']} failed")
+
+
 @main.command("serve")
 @index_option
 @model_option
