@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from rag import __version__
-from rag.config import load_settings
+from rag.config import Settings, load_settings
 from rag.errors import RagError
 
 
@@ -48,8 +48,17 @@ retriever_option = click.option("--retriever", type=click.Choice(["hybrid", "den
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rag")
-def main():
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="Settings file (default: ./rag.toml, else $RAG_HOME/rag.toml); `rag config` shows them.")
+@click.pass_context
+def main(ctx, config_file):
     """Ask questions about a folder of articles; get short answers with checked citations."""
+    ctx.obj = config_file  # read by command_settings(), so each command's load is where its errors are caught
+
+
+def command_settings(**options) -> Settings:
+    """This command's settings: its options over RAG_* over the rag.toml (--config or found)."""
+    return load_settings(config=click.get_current_context().find_root().obj, **options)
 
 
 @main.command("index")
@@ -62,7 +71,7 @@ def index_cmd(paths, index_dir, embedder, full):
     """Index .txt and .md files under PATHS (default: seeds/)."""
     from rag import app
 
-    settings = load_settings(index=index_dir, embedder=embedder)
+    settings = command_settings(index=index_dir, embedder=embedder)
     paths = list(paths) or [settings.home / "seeds"]
     bar = None
 
@@ -131,8 +140,8 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
         return
     from rag import app
 
-    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder,
-                             llm_url=llm_url)
+    settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder,
+                                llm_url=llm_url)
     answerer = app.open_answerer(settings)
     printer = StreamPrinter(enabled=tty)
     answer = answerer.ask(question, retriever=retriever, on_text=printer)
@@ -216,7 +225,7 @@ def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrie
 
     items = evaluate.sample(evaluate.load_gold(gold), sample)[:limit]
     old = evaluate.load_report(compare)["summary"] if compare else None
-    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
+    settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     report = app.evaluate(items, settings, retrieval_only, retriever, strategy, progress=_eval_progress(len(items)))
     click.echo(evaluate.table(report["summary"], old))
     if out:
@@ -288,7 +297,7 @@ def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
     from rag import app
     from rag.server import make_server
 
-    settings = load_settings(index=index_dir, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
+    settings = command_settings(index=index_dir, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     answerer = app.open_answerer(settings)
     answerer.warm_up()
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -366,3 +375,37 @@ def import_squad_cmd(squad_file, corpus_dir, gold_file):
 
     articles, questions = convert(squad_file, corpus_dir, gold_file)
     click.echo(f"Wrote {articles} articles to {corpus_dir} and {questions} questions to {gold_file}.")
+
+
+@main.command("config")
+@index_option
+@k_option
+@model_option
+@gpu_option
+@click.option("--embedder", help="Embedder, as `rag index --embedder` takes it.")
+@llm_url_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@fail_cleanly
+def config_cmd(index_dir, k, model, n_gpu_layers, embedder, llm_url, as_json):
+    """Show the effective settings and where each comes from (default, rag.toml, RAG_*, option)."""
+    from dataclasses import asdict
+
+    from rag.config import explain_settings
+
+    found = explain_settings(config=click.get_current_context().find_root().obj, index=index_dir, k=k, model=model,
+                             n_gpu_layers=n_gpu_layers, embedder=embedder, llm_url=llm_url)
+    values = {name: None if v is None else v if isinstance(v, (bool, int)) else str(v)
+              for name, v in asdict(found.settings).items()}
+    if as_json:
+        click.echo(json.dumps({"config_file": found.config_file and str(found.config_file),
+                               "settings": {n: {"value": v, "source": found.sources[n]} for n, v in values.items()}},
+                              ensure_ascii=False))
+        return
+    if found.config_file:
+        click.echo(f"config file: {found.config_file}")
+    else:
+        click.echo(f"config file: none (looked for {', '.join(map(str, found.looked_for))})")
+    width = max(map(len, values))
+    for name, value in values.items():
+        shown = "-" if value is None else json.dumps(value, ensure_ascii=False)
+        click.echo(f"{name:<{width}}  {shown:<24}  {found.sources[name]}")

@@ -1,7 +1,9 @@
-"""One frozen settings object. Defaults < environment (RAG_*) < command-line options."""
+"""One frozen settings object. Defaults < rag.toml < environment (RAG_*) < command-line options;
+`explain_settings` also says where each value came from (`rag config`)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -61,32 +63,119 @@ _ENV = {
 }
 
 
-def _coerce(name: str, raw: str, kind) -> object:
-    kind = str(kind)
-    try:
-        if "int" in kind:
-            return int(raw)
-        if "Path" in kind:
-            return Path(raw)
-    except ValueError:
-        raise UsageError(f"{_ENV.get(name, name)}={raw!r} is not a number; set it to an integer") from None
-    return raw
+CONFIG_NAME = "rag.toml"
+_TYPES = {f.name: f.type for f in fields(Settings)}  # annotation strings: "int", "Path | None", ...
+_PATHS = ("home", "index", "model")  # relative paths in a rag.toml are taken from the file's folder
 
 
-def load_settings(env: dict | None = None, **overrides) -> Settings:
-    """Build settings from defaults, then RAG_* variables, then non-None overrides."""
+@dataclass(frozen=True)
+class Explained:
+    """The effective settings, the source of each value, and the config file read (None: none found)."""
+
+    settings: Settings
+    sources: dict[str, str]
+    config_file: Path | None
+    looked_for: tuple[Path, ...]  # where a rag.toml was looked for
+
+
+def load_settings(env: dict | None = None, config: Path | None = None, **overrides) -> Settings:
+    """Settings from defaults, then rag.toml, then RAG_* variables, then non-None overrides."""
+    return explain_settings(env, config, **overrides).settings
+
+
+def explain_settings(env: dict | None = None, config: Path | None = None, **overrides) -> Explained:
     env = os.environ if env is None else env
-    values = {}
-    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, object] = {}
+    sources = {name: "default" for name in _TYPES}
+
+    def put(name: str, value: object, source: str) -> None:
+        values[name] = value
+        sources[name] = source
+
+    # home is needed first: a rag.toml may live there
+    home = Path(overrides.get("home") or env.get("RAG_HOME") or Settings.home)
+    config_file, looked_for = find_config(config, env, home)
+    if config_file is not None:
+        for name, value in read_config(config_file).items():
+            put(name, value, f"{CONFIG_NAME} ({config_file})")
     for name, var in _ENV.items():
         if env.get(var):
-            values[name] = _coerce(name, env[var], types[name])
+            put(name, _coerce(name, env[var]), f"env {var}")
     for name, value in overrides.items():
         if value is not None:
-            values[name] = Path(value) if name in ("home", "index") else value
+            put(name, Path(value) if name in ("home", "index") else value, f"option {_option_name(name)}")
     settings = replace(Settings(), **values)
     if settings.k < 1:
-        raise UsageError(f"-k must be at least 1 (got {settings.k})")
+        raise UsageError(f"k must be at least 1 (got {settings.k}, from {sources['k']})")
     if settings.generate not in ("auto", "always", "never"):
-        raise UsageError(f"RAG_GENERATE={settings.generate!r}: use auto, always or never")
-    return settings
+        raise UsageError(f"generate = {settings.generate!r} (from {sources['generate']}): use auto, always or never")
+    return Explained(settings, sources, config_file, looked_for)
+
+
+def find_config(explicit: Path | None, env, home: Path) -> tuple[Path | None, tuple[Path, ...]]:
+    """--config, else RAG_CONFIG (both must exist), else ./rag.toml, else <home>/rag.toml."""
+    named = explicit or env.get("RAG_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            how = "--config" if explicit else "RAG_CONFIG"
+            raise UsageError(f"config file {path} ({how}) not found; create it or drop {how}")
+        return path.resolve(), (path,)
+    candidates = tuple(dict.fromkeys(p.resolve() for p in (Path(CONFIG_NAME), home / CONFIG_NAME)))
+    return next((p for p in candidates if p.is_file()), None), candidates
+
+
+def read_config(path: Path) -> dict[str, object]:
+    """The settings in a TOML file (top level or a [rag] table), checked against Settings' fields."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:  # its message ends "(at line N, column M)"
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    table = data.pop("rag", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: 'rag' must be a table ([rag]) of settings")
+    values = {}
+    for name, value in {**data, **table}.items():
+        if name not in _TYPES:
+            raise UsageError(f"{path}: unknown key {name!r}; valid keys: {', '.join(_TYPES)}")
+        kind, expected = _kind(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise UsageError(f"{path}: {name} = {json.dumps(value, default=str)} should be {expected}")
+        if name in _PATHS:
+            value = path.parent / Path(value).expanduser()
+            value = str(value) if name == "model" else value
+        values[name] = value
+    return values
+
+
+def _kind(name: str) -> tuple[type, str]:
+    t = _TYPES[name]
+    if "Path" in t or name == "model":
+        return str, "a path (a quoted string)"
+    if "int" in t:
+        return int, "an integer"
+    if "bool" in t:
+        return bool, "true or false"
+    return str, "a quoted string"
+
+
+def _coerce(name: str, raw: str) -> object:
+    kind, _ = _kind(name)
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise UsageError(f"{_ENV[name]}={raw!r} is not a number; set it to an integer") from None
+    return Path(raw) if "Path" in _TYPES[name] else raw
+
+
+def _option_name(name: str) -> str:
+    return "-k" if name == "k" else "--" + name.replace("_", "-")
