@@ -66,8 +66,9 @@ def command_settings(**options) -> Settings:
 @index_option
 @click.option("--embedder", help="'use' (default, multilingual), 'minilm', or a sentence-transformers model folder.")
 @click.option("--full", is_flag=True, help="Re-embed every file, not only the added and changed ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @fail_cleanly
-def index_cmd(paths, index_dir, embedder, full):
+def index_cmd(paths, index_dir, embedder, full, as_json):
     """Index .txt and .md files under PATHS (default: seeds/)."""
     from rag import app
 
@@ -93,6 +94,11 @@ def index_cmd(paths, index_dir, embedder, full):
         click.echo(f"warning: skipped {s.source}: {s.reason}", err=True)
     for s in report.notes:
         click.echo(f"note: {s.source}: {s.reason}", err=True)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps({**asdict(report), "index": str(settings.index_dir)}, ensure_ascii=False))
+        return
     counts = (f"{report.added} added, {report.changed} changed, {report.removed} removed, "
               f"{report.unchanged} unchanged")
     if not report.written:
@@ -168,7 +174,7 @@ def chat_cmd(index_dir, k, model, n_gpu_layers, llm_url, plain):
     """Ask questions one after another; models stay loaded, follow-ups may refer back."""
     from rag import app, chat
 
-    settings = load_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
+    settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     answerer = app.open_answerer(settings)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     session = chat.ChatSession(answerer, color=sys.stdout.isatty() and not plain)
@@ -259,7 +265,7 @@ def doctor_cmd(index_dir, model, as_json):
     """Check that packages, models and the index are in place, intact and offline."""
     from rag import doctor
 
-    checks = doctor.run_all(load_settings(index=index_dir, model=model))
+    checks = doctor.run_all(command_settings(index=index_dir, model=model))
     if as_json:
         click.echo(json.dumps([c.to_json() for c in checks], ensure_ascii=False, indent=1))
     else:
@@ -328,7 +334,7 @@ def models_cmd(as_json):
     from rag.discovery import discover
     from rag.generate import resolve_model
 
-    settings = load_settings()
+    settings = command_settings()
     found, skipped = discover(models_dir=settings.models_dir)
     try:
         default = resolve_model(settings.model, settings.models_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -86,28 +87,27 @@ def test_chat_ends_on_end_of_input(seeds_index):
 
 
 @pytest.mark.e2e
-def test_chat_in_a_real_terminal(seeds_index, smollm_path, tmp_path):
-    """Colours, streaming, Ctrl-C cancelling a running answer, Ctrl-D leaving."""
+def test_chat_in_a_real_terminal(seeds_index, tmp_path):
+    """Colours, Ctrl-C cancelling a running answer, Ctrl-D leaving."""
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "RAG_GENERATE": "always", "RAG_MAX_TOKENS": "400", "RAG_CACHE": str(tmp_path),
-           "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"}
-    child = pexpect.spawn(sys.executable, ["-m", "rag", "chat", "--index", str(seeds_index), "--model",
-                                           str(smollm_path)], env=env, encoding="utf-8", timeout=120,
-                          dimensions=(40, 100))
+    env = {**os.environ, "RAG_GENERATE": "always", "RAG_CACHE": str(tmp_path), "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "rag", "chat", "--index", str(seeds_index)], env=env,
+                          encoding="utf-8", timeout=180, dimensions=(40, 100))
     try:
         child.expect("Ctrl-D to leave")
         child.expect(r"\? ")
         child.sendline("Who becomes interim CEO of Scale AI?")
         child.expect("Sources:")
-        answered = child.before
-        assert "\x1b[" in answered  # coloured markers
+        assert "Droege" in child.before
+        assert "\x1b[" in child.before  # coloured markers
         child.expect(r"\? ")
-        # SmolLM2 writes ~1600 tokens for this (measured): Ctrl-C lands mid-answer
-        child.sendline("Tell me everything about Alexandr Wang in a long detailed essay with many paragraphs.")
-        child.expect(r"\x1b\[2m")  # the answer is streaming (dim, unchecked text)
+        # an English question is translated, scored and answered by the model: over a
+        # second of work (measured), so Ctrl-C 0.3 s in lands while it runs
+        child.sendline("How much does Meta invest in Scale AI?")
+        time.sleep(0.3)
         child.sendintr()
         child.expect(r"\(cancelled\)")
-        child.expect(r"\? ")  # back at the prompt
+        child.expect(r"\? ")  # back at the prompt, still working
         child.sendline("/k 2")
         child.expect("k = 2")
         child.expect(r"\? ")
