@@ -15,7 +15,9 @@ from typing import Callable
 import click
 
 from rag.errors import RagError
-from rag.followup import self_contained
+from rag.followup import answered_by, self_contained
+from rag.prompts import NO_ANSWER
+from rag.text import detect_language
 from rag.render import StreamPrinter, render_answer, render_passage, render_sources
 from rag.types import Answer
 
@@ -58,7 +60,9 @@ class ChatSession:
         return True
 
     def ask(self, question: str) -> None:
-        asked = self_contained(question, self.turns[-1].asked if self.turns else None)
+        last = self.turns[-1] if self.turns else None
+        asked = self_contained(question, last and last.asked,
+                               last and not last.answer.abstained and last.answer.answer or None)
         if asked != question:
             self.echo(self._dim(f"(understood as: {asked})"))
         printer = StreamPrinter(enabled=self.color)
@@ -70,6 +74,10 @@ class ChatSession:
         except RagError as exc:
             printer.finish(f"Error: {exc}")
             return
+        if asked != question and not answer.abstained and \
+                not answered_by(question, " ".join(c.quote for c in answer.citations)):
+            answer = replace(answer, answer=NO_ANSWER[detect_language(question)], abstained=True,
+                             mode="abstained", citations=[])
         for warning in answer.warnings:
             self.echo(f"warning: {warning}")
         printer.finish(render_answer(answer, self.color))

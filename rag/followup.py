@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text import STOPWORDS, fold
+from rag.text import STOPWORDS, detect_language, fold, root
 
 # A question that leans on the one before it: a leading "and"/"what about", or a pronoun
 # or place word pointing back.
@@ -33,7 +33,10 @@ def is_follow_up(question: str) -> bool:
     words = re.findall(r"[\wÄÖÜäöüß-]+", question)
     if not words:
         return False
-    return bool(_LEADS.search(question.strip())) or len(words) <= SHORT or \
+    # short and naming nothing ("Und wann?", "Wie viel?"); a short question with a name or
+    # noun in it ("Wer gründete Scale AI?") stands on its own
+    names_nothing = len(words) <= SHORT and not any(w[0].isupper() or w[0].isdigit() for w in words[1:])
+    return bool(_LEADS.search(question.strip())) or names_nothing or \
         any(w.lower() in _POINTERS for w in words[1:] + words[:1])
 
 
@@ -49,16 +52,47 @@ def context_words(question: str) -> list[str]:
     return out
 
 
-def self_contained(question: str, previous: str | None) -> str:
+_PERSONAL = {"er", "sie", "ihn", "ihm", "sein", "seine", "seinen", "seinem", "seiner", "ihr", "ihre", "ihren",
+             "ihrem", "ihrer", "he", "she", "him", "his", "her", "hers"}
+
+
+def answer_names(answer: str) -> list[str]:
+    """The names in an answer's short part ("Jason Droege – „...“ [1]" -> Jason, Droege):
+    who a following "er" or "she" most likely means."""
+    lead = answer.split(" – ")[0] if " – " in answer else answer
+    lead = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", lead)
+    return [w for w in re.findall(r"[A-ZÄÖÜ][\wäöüß-]+", lead) if w.lower() not in _STOP][:4]
+
+
+def self_contained(question: str, previous: str | None, previous_answer: str | None = None) -> str:
     """The question to retrieve with: itself, or itself plus what the previous (already
-    self-contained) question was about."""
+    self-contained) question was about; a personal pronoun brings the names of the
+    previous answer first ("Und wo wurde er geboren?" after "Jason Droege ...")."""
     if not previous or not is_follow_up(question):
         return question
     have = {fold(w) for w in context_words(question)}
-    missing = [w for w in dict.fromkeys(context_words(previous)) if fold(w) not in have
+    words = {w.lower() for w in re.findall(r"\w+", question)}
+    # "er"/"she" means the person the previous answer named, when it named one (it was
+    # asked "who"); otherwise the person the previous question was about
+    asked_who = re.match(r"\s*(und\s+|and\s+)?(wer|who|whom)\b", previous, re.IGNORECASE)
+    named = answer_names(previous_answer) if previous_answer and asked_who and words & _PERSONAL else []
+    missing = [w for w in dict.fromkeys(named + context_words(previous)) if fold(w) not in have
                and not _LEADS.match(w)]
     # only the previous question's topic, not its question words or verbs in lower case
     topic = [w for w in missing if w[0].isupper() or w[0].isdigit()] or missing
     if not topic:
         return question
     return f"{question} ({' '.join(topic)})"
+
+
+def answered_by(question: str, evidence: str) -> bool:
+    """Whether evidence holds any of a follow-up's own words (by stem). The context words
+    added for retrieval can match a passage about the topic that says nothing of what
+    the follow-up asks ("Und wo wurde er geboren?" and a sentence on his career)."""
+    lang = detect_language(question)
+    own = {root(fold(part), lang) for w in context_words(question) for part in re.findall(r"\w+", w)
+           if part.lower() not in _STOP}
+    if not own:
+        return True
+    have = {root(fold(w), lang) for w in re.findall(r"\w+", evidence)}
+    return bool(own & have)
