@@ -202,7 +202,7 @@ def _ends_sentence(text: str, dot: int, after: int) -> bool:
     nxt = text[after:after + 30]
     if not nxt:
         return True
-    token = re.search(r"(\S+)$", text[:dot])
+    token = re.search(r"(\S+)$", text[max(0, dot - 64):dot])  # a bounded look back: linear time
     prev = token.group(1) if token else ""
     bare = prev.lstrip("(\"'„“»«").lower()
     if bare in ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()):

@@ -1,6 +1,5 @@
 """Bad input: one line on stderr, a non-zero exit, no traceback."""
 
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

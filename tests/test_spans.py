@@ -2,7 +2,7 @@ import pytest
 
 from rag.question import Question, answer_kind
 from rag.spans import Span, number_spans, quantity, rank_spans, trim_quote
-from rag.text import analyze, root
+from rag.text import analyze
 
 
 @pytest.mark.parametrize("question, kind", [

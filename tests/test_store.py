@@ -66,7 +66,7 @@ def test_embedder_mismatch(tmp_path, wanted, ok):
     if ok:
         store.check_embedder(tmp_path, manifest, wanted)
     else:
-        with pytest.raises(IndexMismatch, match=f"built with embedder all-MiniLM-L6-v2.*rebuild"):
+        with pytest.raises(IndexMismatch, match="built with embedder all-MiniLM-L6-v2.*rebuild"):
             store.check_embedder(tmp_path, manifest, wanted)
 
 
