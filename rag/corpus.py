@@ -164,10 +164,6 @@ def _cut(text: str) -> int:
     return len(text)
 
 
-def read_text(sf: SourceFile) -> str:
-    return "".join(text for _, text in windows(sf))
-
-
 def scan_corpus(paths: list[Path], max_bytes: int | None = None) -> tuple[list[SourceFile], list[Skipped]]:
     files: list[SourceFile] = []
     skipped: list[Skipped] = []

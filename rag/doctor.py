@@ -21,6 +21,7 @@ from pathlib import Path
 from rag import __version__, offline
 from rag.config import DEFAULT_EMBEDDER, Settings
 from rag.errors import ModelError, RagError
+from rag.generate import is_verified, local_ggufs
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -40,7 +41,7 @@ def run_all(settings: Settings) -> list[Check]:
     embedder = (_manifest_or_none(settings.index_dir) or {}).get("embedder")
     index_name = embedder.get("name") if isinstance(embedder, dict) else None
     needed = {DEFAULT_EMBEDDER, *(alias for alias, e in EMBEDDERS.items() if e[0] == index_name)}
-    uses_packaged_model = not settings.llm_url and not settings.model and not _local_ggufs(settings.models_dir)
+    uses_packaged_model = not settings.llm_url and not settings.model and not local_ggufs(settings.models_dir)
     return [
         python_version(),
         *package_versions(),
@@ -194,8 +195,7 @@ def packaged_model(needed: bool) -> Check:
         return Check(label, WARN, f"not assembled yet: rag joins it into {target} on first use (a few seconds)",
                      ASSEMBLE)
     st = target.stat()
-    stamp = target.with_name(target.name + ".verified")
-    if stamp.is_file() and stamp.read_text().strip() == f"{st.st_size} {st.st_mtime_ns}":
+    if is_verified(target):
         sha, how = gemma.EXPECTED_SHA256, "verified when assembled"
     else:
         sha, how = _sha256(target), "checked now"
@@ -206,10 +206,6 @@ def packaged_model(needed: bool) -> Check:
     return Check(label, OK, f"{detail} ({how})")
 
 
-def _local_ggufs(models_dir: Path) -> list[Path]:
-    return sorted(p for p in models_dir.glob("*.gguf") if p.is_file()) if models_dir.is_dir() else []
-
-
 def chosen_model(settings: Settings) -> Check:
     """The GGUF `rag ask` would use (resolve_model's order), described from its header."""
     from rag.gguf import GGUFError, read_info
@@ -218,7 +214,7 @@ def chosen_model(settings: Settings) -> Check:
         return Check("model", OK, f"served by {settings.llm_url} (RAG_LLM_URL); doctor does not contact it")
     fix = "pass --model with a GGUF file (or unset RAG_MODEL), or put one in models/"
     try:
-        if settings.model or _local_ggufs(settings.models_dir):
+        if settings.model or local_ggufs(settings.models_dir):
             from rag.generate import resolve_model
 
             choice = resolve_model(settings.model, settings.models_dir)

