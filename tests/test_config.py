@@ -142,6 +142,7 @@ def test_unreadable_toml_is_one_line(tmp_path):
     ("k = 3", ["-k", "4"], {}, 4),
     ("k = 3", [], {"RAG_K": "2"}, 2),
 ])
+@pytest.mark.llm
 def test_ask_honours_k(tmp_path, seeds_index, toml, options, env, retrieved):
     (tmp_path / "rag.toml").write_text(f'{toml}\nindex = "{seeds_index}"')
     result = run("ask", "Wie viel Geld investiert Meta in Scale AI?", "--json", *options, env=env)
@@ -149,6 +150,7 @@ def test_ask_honours_k(tmp_path, seeds_index, toml, options, env, retrieved):
     assert len(json.loads(result.stdout)["retrieved"]) == retrieved
 
 
+@pytest.mark.llm
 def test_ask_honours_config_option(tmp_path, seeds_index):
     (tmp_path / "my.toml").write_text(f'k = 2\nindex = "{seeds_index}"')
     result = run("--config", "my.toml", "ask", "Wie viel Geld investiert Meta in Scale AI?", "--json")

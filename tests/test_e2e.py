@@ -25,6 +25,7 @@ def any_index(request, seeds_index, seeds_index_minilm):
     ("Wo wurde Alexandr Wang geboren?", "Los Alamos", "000_ed323026b9e620f8.txt"),
     ("Wie viele Mitarbeiter beschäftigt Scale AI?", "900", "002_ddd515a157be102d.txt"),
 ])
+@pytest.mark.llm
 def test_answers_with_the_fact_and_cites_the_file(any_index, question, fact, source):
     out = ask_json(any_index, question)
     assert not out["abstained"]
@@ -37,6 +38,7 @@ def test_answers_with_the_fact_and_cites_the_file(any_index, question, fact, sou
         assert f"[{c['id']}]" in out["answer"], "every citation listed is used in the answer"
 
 
+@pytest.mark.llm
 def test_abstains_when_the_sources_do_not_say(any_index):
     out = ask_json(any_index, "Wie hoch war der Umsatz von Meta im Jahr 2019?")
     assert out["abstained"] is True
@@ -44,6 +46,7 @@ def test_abstains_when_the_sources_do_not_say(any_index):
     assert "Quellen" in out["answer"]
 
 
+@pytest.mark.llm
 def test_json_contract(seeds_index):
     out = ask_json(seeds_index, "Wie viel investiert Meta in Scale AI?")
     assert set(out) >= {"question", "answer", "abstained", "citations", "retrieved", "timings"}
@@ -58,12 +61,14 @@ def test_json_contract(seeds_index):
     assert out["timings"]["prompt_tokens"] > 0
 
 
+@pytest.mark.llm
 def test_english_question_over_german_sources(seeds_index):
     out = ask_json(seeds_index, "Who becomes interim CEO of Scale AI?")
     assert "Droege" in out["answer"]
     assert any(c["source"].endswith("004_a2122adb65b12522.txt") for c in out["citations"])
 
 
+@pytest.mark.llm
 def test_terminal_output_lists_sources_and_reports_gpu(seeds_index):
     result = CliRunner().invoke(main, ["ask", "Wo wurde Alexandr Wang geboren?", "--index", str(seeds_index), "-v"])
     assert result.exit_code == 0, result.output
@@ -73,6 +78,7 @@ def test_terminal_output_lists_sources_and_reports_gpu(seeds_index):
     assert "gpu offload:" in result.stderr
 
 
+@pytest.mark.llm
 def test_instruct_model_uses_its_chat_template(seeds_index, smollm_path):
     result = CliRunner().invoke(main, ["ask", "Who becomes interim CEO of Scale AI?", "--index", str(seeds_index),
                                        "--model", str(smollm_path), "-v"])
@@ -82,6 +88,7 @@ def test_instruct_model_uses_its_chat_template(seeds_index, smollm_path):
     assert "Droege" in result.stdout
 
 
+@pytest.mark.llm
 def test_gguf_in_models_folder_is_used(seeds_index, smollm_path, tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "smol.gguf").symlink_to(smollm_path)
@@ -100,6 +107,7 @@ def generating(seeds_index):
     return app.open_answerer(load_settings(index=seeds_index, generate="always"))
 
 
+@pytest.mark.llm
 def test_invented_number_is_replaced_by_the_evidence(generating):
     from rag.citations import check_grounding
     from rag.types import Passage
@@ -112,6 +120,7 @@ def test_invented_number_is_replaced_by_the_evidence(generating):
     assert "Milliarde" in answer.answer and model_said not in answer.answer
 
 
+@pytest.mark.llm
 def test_conflicting_figures_are_reported_with_both_sources(seeds_index):
     out = ask_json(seeds_index, "Mit welchem Wert wird Scale AI durch den Einstieg von Meta bewertet?")
     assert out["conflict"] is True and out["mode"] == "extractive"
@@ -125,11 +134,13 @@ def test_conflicting_figures_are_reported_with_both_sources(seeds_index):
     "Wie hoch war der Umsatz von Meta im Jahr 2019?",
     "How much did Amazon pay in its deal with the startup Adept?",
 ])
+@pytest.mark.llm
 def test_unanswerable_questions_abstain(seeds_index, question):
     out = ask_json(seeds_index, question)
     assert out["abstained"] is True and out["mode"] == "abstained" and out["citations"] == []
 
 
+@pytest.mark.llm
 def test_chat_model_writes_through_its_template_and_is_checked(seeds_index, smollm_path):
     from rag import app
     from rag.config import load_settings

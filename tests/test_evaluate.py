@@ -118,6 +118,7 @@ def test_import_squad(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.llm
 def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
     gold = write_lines(tmp_path / "g.jsonl", [
         '{"id": "a", "question": "Wer wird Interims-CEO von Scale AI?", "answers": ["Jason Droege"], "sources": ["004_a2122adb65b12522.txt"]}',

@@ -226,6 +226,7 @@ def test_ask_with_an_unknown_name(seeds_index):
     assert len(errors) == 1 and "rag models" in errors[0], result.output
 
 
+@pytest.mark.llm
 def test_ask_with_an_ollama_name(seeds_index, home, monkeypatch):
     # HOME stays real here (the embedder's cache is there): Ollama's own variable points at the store
     for var in TOOL_ENV:

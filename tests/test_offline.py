@@ -29,6 +29,7 @@ GUARD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.llm
 def test_ask_opens_no_connection(seeds_index, tmp_path):
     log = tmp_path / "attempts.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}

@@ -49,6 +49,7 @@ def test_zscore():
     ("Where was Alexandr Wang born?", "000_ed323026b9e620f8.txt"),
     ("In welcher Zeitung schaltete Wang eine Anzeige?", "002_ddd515a157be102d.txt"),
 ])
+@pytest.mark.llm
 def test_hybrid_retrieval_ranks_the_file_high(seeds_index, question, source):
     out = ask_json(seeds_index, question)
     assert any(r["source"].endswith(source) for r in out["retrieved"][:2])
@@ -56,6 +57,7 @@ def test_hybrid_retrieval_ranks_the_file_high(seeds_index, question, source):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("retriever", ["dense", "lexical"])
+@pytest.mark.llm
 def test_comparison_retrievers(seeds_index, retriever):
     out = ask_json(seeds_index, "In welcher Zeitung schaltete Wang eine Anzeige?", "--retriever", retriever, "-k", "3")
     assert len(out["retrieved"]) == 3
@@ -108,6 +110,7 @@ def test_lexical_index_scores_like_bm25s():
 
 
 @pytest.mark.e2e
+@pytest.mark.llm
 def test_large_index_layout_answers_the_same(tmp_path):
     """Above the size thresholds the index uses HNSW and keeps no sentence vectors."""
     import json

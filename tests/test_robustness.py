@@ -70,6 +70,7 @@ def test_second_run_over_an_unchanged_corpus_does_no_embedding(corpus, tmp_path,
     assert {p.name: p.stat().st_mtime_ns for p in idx.iterdir()} == before  # not rewritten
 
 
+@pytest.mark.llm
 def test_only_added_and_changed_files_are_embedded(corpus, tmp_path):
     idx = tmp_path / "idx"
     assert run("index", str(corpus), "--index", str(idx)).exit_code == 0
@@ -113,6 +114,7 @@ def test_a_second_writer_is_refused_with_a_clear_message(corpus, tmp_path):
     assert run("index", str(corpus), "--index", str(idx)).exit_code == 0  # the lock is released
 
 
+@pytest.mark.llm
 def test_kill_at_random_moments_leaves_a_loadable_index(tmp_path):
     """SIGKILL `rag index` at random points of an update; every time, the index on disk
     loads and answers, and is either the previous one or the new one."""
@@ -148,6 +150,7 @@ def test_kill_at_random_moments_leaves_a_loadable_index(tmp_path):
     assert not list(tmp_path.glob(".idx.tmp-*"))  # leftovers of killed runs are cleaned up
 
 
+@pytest.mark.llm
 def test_a_swap_interrupted_between_renames_is_recovered(corpus, tmp_path):
     idx = tmp_path / "idx"
     assert run("index", str(corpus), "--index", str(idx)).exit_code == 0
@@ -217,6 +220,7 @@ def test_index_built_with_another_embedder(seeds_index):
     assert "built with embedder use-multilingual-v3" in line and "rag index" in line
 
 
+@pytest.mark.llm
 def test_damaged_index_is_rebuilt_by_rag_index(seeds_index, tmp_path):
     idx = tmp_path / "idx"
     shutil.copytree(seeds_index, idx)
@@ -228,6 +232,7 @@ def test_damaged_index_is_rebuilt_by_rag_index(seeds_index, tmp_path):
 
 # --- hostile and odd files -----------------------------------------------------------------------------
 
+@pytest.mark.llm
 def test_hostile_and_odd_files(tmp_path):
     c = tmp_path / "corpus"
     (c / "sub").mkdir(parents=True)
@@ -309,6 +314,7 @@ def test_a_file_of_hundreds_of_mb_is_streamed_not_read_whole(tmp_path):
 
 # --- questions and documents that push back --------------------------------------------------------------
 
+@pytest.mark.llm
 def test_very_long_question_is_cut_with_a_warning(seeds_index):
     question = "Wer wird Interims-CEO von Scale AI? " + "Bitte ausführlich und genau. " * 400
     result = CliRunner().invoke(main, ["ask", question, "--index", str(seeds_index), "--json"])
@@ -336,6 +342,7 @@ def injected_index(tmp_path_factory):
 
 @pytest.mark.parametrize("question", ["Wer wird Interims-CEO von Scale AI?", "Wo wurde Alexandr Wang geboren?",
                                       "How much does Meta invest in Scale AI?"])
+@pytest.mark.llm
 def test_injected_instructions_are_data_not_orders(injected_index, seeds_index, question):
     clean = ask_json(seeds_index, question)
     attacked = ask_json(injected_index, question)
@@ -343,6 +350,7 @@ def test_injected_instructions_are_data_not_orders(injected_index, seeds_index, 
     assert attacked["answer"] == clean["answer"]
 
 
+@pytest.mark.llm
 def test_injection_does_not_steer_a_writing_chat_model(injected_index, smollm_path):
     for question in ("Wer wird Interims-CEO von Scale AI?", "Wo wurde Alexandr Wang geboren?"):
         out = CliRunner().invoke(main, ["ask", question, "--index", str(injected_index), "--json",

@@ -51,6 +51,7 @@ def post(url: str, body: bytes) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.llm
 def test_serve_answers_post_ask_with_the_ask_json_object(rag_server, seeds_index):
     url, _ = rag_server
     status, served = post(url, json.dumps({"question": "Wer wird Interims-CEO von Scale AI?"}).encode())
@@ -71,6 +72,7 @@ def test_serve_health_and_bad_requests(rag_server):
         assert status == 400 and needle in reply["error"], (body, reply)
 
 
+@pytest.mark.llm
 def test_ask_server_cli(rag_server):
     url, answerer = rag_server
     before = answerer.handle.load_seconds
@@ -86,6 +88,7 @@ def test_ask_server_unreachable_is_one_clear_line(tmp_path):
     assert "cannot reach rag serve" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.llm
 def test_warm_model_reuses_the_fixed_prompt_prefix(seeds_index):
     """The second question evaluates far fewer prompt tokens than it sends: the instructions
     and few-shot block come from llama.cpp's KV cache."""
@@ -127,6 +130,7 @@ def llama_server(smollm_path, tmp_path_factory):
     proc.wait(timeout=30)
 
 
+@pytest.mark.llm
 def test_llm_url_sends_generation_to_the_server(seeds_index, llama_server):
     out = ask_json(seeds_index, "Wie viel investiert Meta in Scale AI?", "--llm-url", llama_server)
     assert "14,3" in out["answer"]
