@@ -41,7 +41,7 @@ $(VENV)/llama-build.json: ;
 $(STAMP): pyproject.toml $(VENV)/llama-build.json | llama
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@# load the default model and decode 64 tokens in a child process: one line if llama.cpp crashes
-	$(BIN)/python -m rag.smoke
+	$(BIN)/python -m rag.llm.smoke
 	touch $(STAMP)
 
 indexes/default/manifest.json: | setup

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from rag import store
-from rag.answer import Answerer
+from rag.index import store
+from rag.answer.pipeline import Answerer
 from rag.config import Settings
-from rag.embedders import load_embedder, resolve_embedder
-from rag.generate import ModelHandle, resolve_model
-from rag.indexer import IndexReport, build_index
-from rag.retrieve import Retriever
+from rag.index.embedders import load_embedder, resolve_embedder
+from rag.llm.llama import ModelHandle, resolve_model
+from rag.index.build import IndexReport, build_index
+from rag.index.retrieve import Retriever
 
 
 def index(paths: list[Path], settings: Settings,
@@ -34,7 +34,7 @@ def model_handle(settings: Settings):
     """Find the model now (a wrong --model fails before any work); load it when first needed.
     With --llm-url, a server does the model's work."""
     if settings.llm_url:
-        from rag.remote import RemoteHandle
+        from rag.llm.remote import RemoteHandle
 
         return RemoteHandle(settings.llm_url, settings.llm_model)
     choice = resolve_model(settings.model, settings.models_dir)
@@ -48,7 +48,8 @@ def open_answerer(settings: Settings) -> Answerer:
 def evaluate(gold: list, settings: Settings, retrieval_only: bool = False, retriever: str = "hybrid",
              strategy: str = "checked", progress=None) -> dict:
     """Run a gold set with every model loaded once; returns the report."""
-    from rag import __version__, evaluate as ev
+    from rag import __version__
+    from rag.eval import run as ev
 
     answerer = None if retrieval_only else open_answerer(settings)
     retriever_ = answerer.retriever if answerer else open_retriever(settings)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import app, evaluate  # noqa: E402
+from rag import app  # noqa: E402
+from rag.eval import run as evaluate  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 
 COLUMNS = [("hit@1", "hit@1"), ("hit@5", "hit@5"), ("mrr@10", "MRR@10"), ("passage_hit@5", "psg@5"),

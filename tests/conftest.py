@@ -1,6 +1,6 @@
 """Shared fixtures: one real index of seeds/ per test session, built in a temp folder.
 
-Before any test, llama.cpp is tried in a child process (rag.smoke). When it crashes, every
+Before any test, llama.cpp is tried in a child process (rag.llm.smoke). When it crashes, every
 test marked `llm` fails at once with that one line instead of taking the whole run down
 with it; the others still run.
 """
@@ -25,7 +25,7 @@ _smoke = None
 def pytest_sessionstart(session):
     global _smoke
     from rag.errors import RagError
-    from rag.smoke import SmokeResult, default_model, run
+    from rag.llm.smoke import SmokeResult, default_model, run
 
     try:
         _smoke = run(default_model())

@@ -2,10 +2,10 @@
 
 import pytest
 
-from rag.answer import find_conflict, judge_evidence, only_question_words, plausible_translation
-from rag.evidence import Candidate
-from rag.question import Question
-from rag.spans import ScoredSpan, Span
+from rag.answer.pipeline import find_conflict, judge_evidence, only_question_words, plausible_translation
+from rag.answer.evidence import Candidate
+from rag.answer.question import Question
+from rag.answer.spans import ScoredSpan, Span
 from rag.types import Passage
 
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.followup import answered_by, is_follow_up, self_contained
-from rag.render import render_answer, render_passage, render_sources
+from rag.answer.followup import answered_by, is_follow_up, self_contained
+from rag.cli.render import render_answer, render_passage, render_sources
 from rag.types import Answer, Chunk, Citation, Hit
 
 

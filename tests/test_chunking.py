@@ -1,6 +1,6 @@
 import pytest
 
-from rag.chunking import chunk_document, paragraph_spans
+from rag.ingest.chunking import chunk_document, paragraph_spans
 from rag.types import Document
 
 from conftest import SEEDS

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.citations import attach_citations, check_grounding, parse_citations, renumber, repair_citations
+from rag.answer.citations import attach_citations, check_grounding, parse_citations, renumber, repair_citations
 from rag.types import Passage
 
 P = [

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import SEEDS
 
 from rag.cli import main
-from rag.doctor import reindex_command
+from rag.cli.doctor import reindex_command
 
 pytestmark = pytest.mark.e2e
 LINE = re.compile(r"^(ok|warn|FAIL) +(\S+(?: \S+)*)  +(.*)$")
@@ -154,7 +154,7 @@ def test_a_remote_model_is_named_as_the_one_thing_that_is_not_offline(seeds_inde
 
 
 def test_gpu_layers_asked_of_a_cpu_build_say_how_to_rebuild(seeds_index, env):
-    from rag.generate import gpu_offload_supported
+    from rag.llm.llama import gpu_offload_supported
 
     check = parse(doctor({**env, "RAG_N_GPU_LAYERS": "-1"}, "--index", str(seeds_index)).output)["gpu offload"]
     if gpu_offload_supported():

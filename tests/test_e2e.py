@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.text import fold
+from rag.lang.text import fold
 
 from conftest import ROOT, ask_json
 
@@ -109,7 +109,7 @@ def generating(seeds_index):
 
 @pytest.mark.llm
 def test_invented_number_is_replaced_by_the_evidence(generating):
-    from rag.citations import check_grounding
+    from rag.answer.citations import check_grounding
     from rag.types import Passage
 
     answer = generating.ask("Wie viele aktive Nutzer hat Meta AI monatlich?")

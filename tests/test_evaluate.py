@@ -3,7 +3,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from rag import evaluate
+from rag.eval import run as evaluate
 from rag.cli import main
 
 from conftest import ROOT

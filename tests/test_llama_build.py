@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from llama_crash import crashing_env
 
-from rag import smoke
+from rag.llm import smoke
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("install_llama", ROOT / "scripts" / "install_llama.py")
@@ -138,7 +138,7 @@ def crashing(tmp_path_factory) -> dict:
 
 def test_setup_stops_with_one_line_on_a_crashing_build(crashing):
     """What `make setup` runs after installing; its exit status stops make."""
-    proc = subprocess.run([sys.executable, "-m", "rag.smoke"], capture_output=True, text=True, env=crashing,
+    proc = subprocess.run([sys.executable, "-m", "rag.llm.smoke"], capture_output=True, text=True, env=crashing,
                           timeout=300)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -171,7 +171,7 @@ def test_test_run_survives_a_crashing_build(crashing, tmp_path):
 def test_amx_shim_really_crashes(crashing):
     """The stand-in for an AMX machine is a real crash (the child dies by SIGSEGV), so the
     tests above see what such a machine shows."""
-    code = "from rag.smoke import _child, default_model; _child(str(default_model()))"
+    code = "from rag.llm.smoke import _child, default_model; _child(str(default_model()))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=crashing, timeout=300)
     assert proc.returncode == -signal.SIGSEGV
     assert "AMX_INT8 = 1" in proc.stdout

@@ -1,6 +1,6 @@
 import pytest
 
-from rag import metrics
+from rag.eval import metrics
 
 
 @pytest.mark.parametrize("a, b", [

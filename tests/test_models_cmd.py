@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.discovery import discover, find_model
+from rag.llm.discovery import discover, find_model
 from rag.errors import ModelError
-from rag.generate import packaged_default, resolve_model
+from rag.llm.llama import packaged_default, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -9,11 +9,11 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document
-from rag.citations import parse_citations, renumber
-from rag.corpus import SourceFile, windows
-from rag.metrics import normalize_answer
-from rag.text import fold, normalize_number, sentence_spans
+from rag.ingest.chunking import chunk_document
+from rag.answer.citations import parse_citations, renumber
+from rag.ingest.corpus import SourceFile, windows
+from rag.eval.metrics import normalize_answer
+from rag.lang.text import fold, normalize_number, sentence_spans
 from rag.types import Document
 
 # text shaped like articles: words, umlauts, numbers, abbreviations, sentence ends, blank

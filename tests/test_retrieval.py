@@ -3,9 +3,9 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.lexical import LexicalIndex
-from rag.retrieve import zscore
-from rag.text import analyze, compound_parts
+from rag.index.lexical import LexicalIndex
+from rag.index.retrieve import zscore
+from rag.lang.text import analyze, compound_parts
 
 from conftest import ask_json
 
@@ -98,7 +98,7 @@ def test_lexical_index_scores_like_bm25s():
     import bm25s
 
     from conftest import SEEDS
-    from rag.text import analyze
+    from rag.lang.text import analyze
 
     texts = [line for f in sorted(SEEDS.glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
     ours = LexicalIndex.build(texts, ["de"] * len(texts))

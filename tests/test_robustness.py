@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, SEEDS, ask_json
 
-from rag import store
+from rag.index import store
 from rag.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -59,11 +59,11 @@ def test_second_run_over_an_unchanged_corpus_does_no_embedding(corpus, tmp_path,
     assert first.exit_code == 0 and index_counts(first.output)["added"] == 5
     before = {p.name: p.stat().st_mtime_ns for p in idx.iterdir()}
 
-    import rag.indexer
+    import rag.index.build
 
     def no_embedder(spec):
         raise AssertionError("an unchanged corpus loaded the embedder")
-    monkeypatch.setattr(rag.indexer, "load_embedder", no_embedder)
+    monkeypatch.setattr(rag.index.build, "load_embedder", no_embedder)
     second = run("index", str(corpus), "--index", str(idx))
     assert second.exit_code == 0, second.output
     assert "up to date" in second.output and index_counts(second.output)["unchanged"] == 5
@@ -289,7 +289,7 @@ def test_file_over_the_size_limit_is_skipped_with_the_setting_to_change(tmp_path
 STREAM_CHECK = """
 import sys
 from pathlib import Path
-from rag.corpus import inspect_file, windows
+from rag.ingest.corpus import inspect_file, windows
 sf = inspect_file(Path(sys.argv[1]))
 n = sum(len(text) for _, text in windows(sf))
 assert n == sf.chars, (n, sf.chars)

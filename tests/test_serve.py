@@ -31,7 +31,7 @@ def free_port() -> int:
 def rag_server(seeds_index):
     from rag import app
     from rag.config import load_settings
-    from rag.server import make_server
+    from rag.cli.server import make_server
 
     answerer = app.open_answerer(load_settings(index=seeds_index))
     server = make_server(answerer, "127.0.0.1", 0)

@@ -1,8 +1,8 @@
 import pytest
 
-from rag.question import Question, answer_kind
-from rag.spans import Span, number_spans, quantity, rank_spans, trim_quote
-from rag.text import analyze
+from rag.answer.question import Question, answer_kind
+from rag.answer.spans import Span, number_spans, quantity, rank_spans, trim_quote
+from rag.lang.text import analyze
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from rag import store
-from rag.embedders import EmbedderSpec
+from rag.index import store
+from rag.index.embedders import EmbedderSpec
 from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from rag.lexical import LexicalIndex
+from rag.index.lexical import LexicalIndex
 from rag.types import Chunk
 
 SPEC = EmbedderSpec("sentence-transformers", "all-MiniLM-L6-v2", "/somewhere")

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.text import detect_language, fold, normalize_number, sentence_spans
+from rag.lang.text import detect_language, fold, normalize_number, sentence_spans
 
 
 def sentences(text):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.embedders import Embedder
-from rag.store import Index
-from rag.text import detect_language
+from rag.index.embedders import Embedder
+from rag.index.store import Index
+from rag.lang.text import detect_language
 from rag.types import Hit
 
 RETRIEVERS = ("hybrid", "dense", "lexical")

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 
-from rag.text import fold, normalize_number
+from rag.lang.text import fold, normalize_number
 
 _ARTICLES = frozenset("der die das den dem des ein eine einer eines einem einen the a an".split())
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from rag.errors import UsageError
-from rag.text import detect_language
+from rag.lang.text import detect_language
 
 PARAGRAPH_SEP = "\n\n"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import STOPWORDS, analyze
+from rag.lang.text import STOPWORDS, analyze
 
 _QUALIFIER = (r"(?:(?:etwa|rund|ca\.|circa|fast|knapp|über|mehr als|weniger als|bis zu|mindestens|gut|"
               r"about|around|nearly|almost|over|more than|less than|up to|at least|approximately)\s+)?")
@@ -244,7 +244,7 @@ _SCALES = {"tausend": 1e3, "thousand": 1e3, "million": 1e6, "millionen": 1e6, "m
 def quantity(span_text: str) -> tuple[float, str] | None:
     """A number span's value (scale words applied) and unit family: '14,3 Milliarden
     Dollar' -> (1.43e10, 'money'). None for spans without digits."""
-    from rag.text import normalize_number
+    from rag.lang.text import normalize_number
 
     m = re.search(r"\d+(?:[.,]\d+)*", span_text)
     if not m:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text import STOPWORDS, detect_language, fold, root
+from rag.lang.text import STOPWORDS, detect_language, fold, root
 
 # A question that leans on the one before it: a leading "and"/"what about", or a pronoun
 # or place word pointing back.

@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 from typing import Callable
 
-from rag import __version__, store
-from rag.chunking import chunk_document
+from rag import __version__
+from rag.index import store
+from rag.ingest.chunking import chunk_document
 from rag.config import DEFAULT_EMBEDDER, Settings
-from rag.corpus import Skipped, SourceFile, scan_corpus, windows
-from rag.embedders import EmbedderSpec, load_embedder, resolve_embedder
+from rag.ingest.corpus import Skipped, SourceFile, scan_corpus, windows
+from rag.index.embedders import EmbedderSpec, load_embedder, resolve_embedder
 from rag.errors import RagError
-from rag.lexical import LexicalIndex
-from rag.text import detect_language, sentence_spans
+from rag.index.lexical import LexicalIndex
+from rag.lang.text import detect_language, sentence_spans
 from rag.types import Chunk, Document
 
 

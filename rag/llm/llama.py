@@ -1,6 +1,6 @@
 """llama.cpp wrapper: which GGUF to use, loading it, and streaming text out of it.
 
-Prompt *content* is built in rag.prompts; this module only knows whether a model wants
+Prompt *content* is built in rag.answer.prompts; this module only knows whether a model wants
 a plain completion prompt (base models such as the default Gemma 3 270M) or chat
 messages rendered with the model's own template.
 """
@@ -88,7 +88,7 @@ def resolve_model(explicit: str | None, models_dir: Path) -> ModelChoice:
 
 
 def _model_by_name(name: str, models_dir: Path) -> ModelChoice:
-    from rag.discovery import find_model
+    from rag.llm.discovery import find_model
 
     found = find_model(name, models_dir=models_dir)
     check_gguf(found.path)
@@ -124,7 +124,7 @@ class ModelHandle:
     @property
     def info(self):
         if self._info is None:
-            from rag.gguf import GGUFError, read_info
+            from rag.llm.gguf import GGUFError, read_info
 
             try:
                 self._info = read_info(self.path)

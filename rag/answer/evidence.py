@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.question import Question
-from rag.spans import candidate_spans, rank_spans, strip_question_words
-from rag.text import analyze, words
+from rag.answer.question import Question
+from rag.answer.spans import candidate_spans, rank_spans, strip_question_words
+from rag.lang.text import analyze, words
 from rag.types import Hit, Passage
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rag import metrics
-from rag.citations import strip_markers
+from rag.eval import metrics
+from rag.answer.citations import strip_markers
 from rag.errors import RagError
 
 RETRIEVAL_DEPTH = 10  # ranks scored for MRR@10; the answer itself uses the top k

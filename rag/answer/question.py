@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from rag.text import QUESTION_WORDS, STOPWORDS, analyze, detect_language, numbers
+from rag.lang.text import QUESTION_WORDS, STOPWORDS, analyze, detect_language, numbers
 
 # kind -> question patterns (lower-case). The pattern that matches earliest in the question
 # wins: in "Who ran the incubator when it backed Scale?" the asked thing is "who".

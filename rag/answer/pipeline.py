@@ -18,16 +18,17 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from rag import evidence, prompts
-from rag.citations import parse_citations, renumber, repair_citations, strip_markers
+from rag.answer import evidence, prompts
+from rag.answer.citations import parse_citations, renumber, repair_citations, strip_markers
 from rag.config import Settings
 from rag.errors import UsageError
-from rag.evidence import Candidate, term_overlap
-from rag.generate import Generation, LocalModel, ModelHandle
-from rag.question import Question
-from rag.retrieve import Retriever
-from rag.spans import ScoredSpan, number_spans, quantity, rank_spans, trim_quote
-from rag.text import detect_language, fold, numbers
+from rag.answer.evidence import Candidate, term_overlap
+from rag.llm.llama import Generation, LocalModel, ModelHandle
+from rag.answer.question import Question
+from rag.index.retrieve import Retriever
+from rag.answer.spans import ScoredSpan, number_spans, quantity, rank_spans, trim_quote
+from rag.lang.lexicon import DECLINES, YEAR
+from rag.lang.text import detect_language, fold, numbers
 from rag.types import Answer, Citation, Hit, Passage
 
 PASSAGES = 3  # evidence sentences in the prompt, and searched for the answer span
@@ -47,12 +48,6 @@ CONFIDENCE_WEIGHTS = {"context": 0.5, "dense": 1.0, "unknown": -0.2, "pmi": 0.4}
 # ... and for a model that cannot score text (a server behind --llm-url), fitted the same way
 ABSTAIN_BELOW_UNSCORED = 0.39
 CONFIDENCE_WEIGHTS_UNSCORED = {"context": 1.0, "dense": 1.0, "unknown": -0.1}
-
-YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
-_MODEL_DECLINES = re.compile(
-    r"nicht (in den|genannt|erwähnt|angegeben)|keine (angabe|information)|sagen dazu nichts|"
-    r"not (mentioned|stated|say|given|in the)|don't say|no information|unknown|unbekannt", re.I)
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -305,7 +300,7 @@ class Answerer:
         text, cited = parse_citations(raw, {p.id for p in passages})
         body = strip_markers(text)
         grounded = None
-        if body and re.search(r"\w", body) and not _MODEL_DECLINES.search(body) and not only_question_words(body, q):
+        if body and re.search(r"\w", body) and not DECLINES.search(body) and not only_question_words(body, q):
             cited, grounded = repair_citations(body, cited, passages)
         model_ok = grounded is not None and grounded.ok and bool(cited)
         if model_ok and self._trusted():
@@ -353,7 +348,7 @@ class Answerer:
         raw = self._generate(q, passages, gen, on_text)
         by_id = {p.id: p for p in passages}
         text, cited = parse_citations(raw, set(by_id))
-        abstained = bool(_MODEL_DECLINES.search(text)) or not text
+        abstained = bool(DECLINES.search(text)) or not text
         return self._make(q, text or prompts.NO_ANSWER[q.lang], "abstained" if abstained else "generated",
                           [] if abstained else cited, by_id, ranked_hits, abstained)
 

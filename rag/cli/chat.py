@@ -15,10 +15,10 @@ from typing import Callable
 import click
 
 from rag.errors import RagError
-from rag.followup import answered_by, self_contained
-from rag.prompts import NO_ANSWER
-from rag.text import detect_language
-from rag.render import StreamPrinter, render_answer, render_passage, render_sources
+from rag.answer.followup import answered_by, self_contained
+from rag.answer.prompts import NO_ANSWER
+from rag.lang.text import detect_language
+from rag.cli.render import StreamPrinter, render_answer, render_passage, render_sources
 from rag.types import Answer
 
 HELP = """Ask a question in German or English; a follow-up may refer to the previous one.
@@ -136,7 +136,7 @@ class ChatSession:
 
 
 def history_file() -> Path:
-    from rag.embedders import cache_dir
+    from rag.index.embedders import cache_dir
 
     return cache_dir() / "chat_history"
 

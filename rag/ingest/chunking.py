@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import sentence_spans
+from rag.lang.text import sentence_spans
 from rag.types import Chunk, Document
 
 

@@ -2,7 +2,7 @@
 process, so a crash (a build with the AMX backend on a Sapphire Rapids Xeon, a wheel compiled
 for another CPU) becomes one line naming the cause and the fix instead of killing the caller.
 
-`make setup` runs it after installing (`python -m rag.smoke`), `rag doctor` reports it, and the
+`make setup` runs it after installing (`python -m rag.llm.smoke`), `rag doctor` reports it, and the
 test suite runs it first and fails the model tests with its line while the rest still run.
 """
 
@@ -78,7 +78,7 @@ def diagnose(returncode: int | None, system_info: str, stderr: str, model: str) 
 def run(model: Path, timeout: float = 300, env: dict | None = None) -> SmokeResult:
     """Load `model` and decode a 64-token prompt in a child process."""
     t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "rag.smoke", "--child", str(model)]
+    cmd = [sys.executable, "-m", "rag.llm.smoke", "--child", str(model)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         returncode, out, err = proc.returncode, proc.stdout, proc.stderr
@@ -98,18 +98,18 @@ def run(model: Path, timeout: float = 300, env: dict | None = None) -> SmokeResu
 
 
 def default_model() -> Path:
-    from rag.generate import packaged_default
+    from rag.llm.llama import packaged_default
 
     return packaged_default()
 
 
 def _child(model: str) -> None:
     """The work, in the child: report the build first (it survives a crash), then decode."""
-    from rag.generate import import_llama
+    from rag.llm.llama import import_llama
 
     llama_cpp = import_llama()
     print(_INFO, llama_cpp.llama_print_system_info().decode("utf-8", "replace").replace("\n", " "), flush=True)
-    from rag.generate import _silence_llama_log
+    from rag.llm.llama import _silence_llama_log
 
     _silence_llama_log()
     llm = llama_cpp.Llama(model_path=model, n_ctx=256, n_batch=PROMPT_TOKENS, verbose=False, seed=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import STOPWORDS, fold, normalize_number, numbers, stem, words
+from rag.lang.text import STOPWORDS, fold, normalize_number, numbers, stem, words
 from rag.types import Passage
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")

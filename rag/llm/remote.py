@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from rag.errors import ModelError
-from rag.generate import Generation
+from rag.llm.llama import Generation
 
 
 @dataclass

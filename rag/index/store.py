@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedders import EmbedderSpec
+from rag.index.embedders import EmbedderSpec
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
-from rag.lexical import LexicalIndex
+from rag.index.lexical import LexicalIndex
 from rag.types import Chunk
 
 FORMAT_VERSION = 3

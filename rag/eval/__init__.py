@@ -1,0 +1,1 @@
+"""Scoring against gold sets: running them, metrics, converting SQuAD-format data."""

@@ -1,0 +1,1 @@
+"""Language knowledge: text primitives and the lexicon of each language, each defined once."""

@@ -1,0 +1,1 @@
+"""The language model behind one interface: llama.cpp in process, a remote server, GGUF metadata, model choice."""
