@@ -56,5 +56,11 @@ ask: setup indexes/default/manifest.json
 test: setup
 	$(BIN)/python -m pytest
 
+# ruff (lint and format) and mypy, as configured in pyproject.toml; .ci/run runs it first
+lint: setup
+	$(BIN)/ruff check rag scripts tests
+	$(BIN)/ruff format --check rag scripts tests
+	$(BIN)/mypy
+
 clean:
 	rm -rf $(VENV) indexes/default

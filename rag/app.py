@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from rag.index import store
 from rag.answer.pipeline import Answerer
 from rag.config import Settings
-from rag.index.embedders import load_embedder, resolve_embedder
-from rag.llm.llama import ModelHandle, resolve_model
+from rag.index import store
 from rag.index.build import IndexReport, build_index
+from rag.index.embedders import load_embedder, resolve_embedder
 from rag.index.retrieve import Retriever
+from rag.llm.base import ModelHandle
 
 
-def index(paths: list[Path], settings: Settings,
-          progress: Callable[[int, int], None] | None = None, full: bool = False) -> IndexReport:
+def index(
+    paths: list[Path], settings: Settings, progress: Callable[[int, int], None] | None = None, full: bool = False
+) -> IndexReport:
     return build_index(paths, settings, progress, full)
 
 
@@ -30,23 +31,33 @@ def open_retriever(settings: Settings) -> Retriever:
     return Retriever(index_, embedder)
 
 
-def model_handle(settings: Settings):
-    """Find the model now (a wrong --model fails before any work); load it when first needed.
-    With --llm-url, a server does the model's work."""
+def model_handle(settings: Settings) -> ModelHandle:
+    """Find the model now (a wrong --model fails before any work, the packaged default is
+    assembled if need be); load it when first needed. With --llm-url, a server does the
+    model's work."""
     if settings.llm_url:
         from rag.llm.remote import RemoteHandle
 
         return RemoteHandle(settings.llm_url, settings.llm_model)
+    from rag.llm.catalog import resolve_model
+    from rag.llm.llama import LocalHandle
+
     choice = resolve_model(settings.model, settings.models_dir)
-    return ModelHandle(choice, settings.n_ctx, settings.n_gpu_layers, settings.threads)
+    return LocalHandle(choice, settings.n_ctx, settings.n_gpu_layers, settings.threads)
 
 
 def open_answerer(settings: Settings) -> Answerer:
     return Answerer(settings, open_retriever(settings), model_handle(settings))
 
 
-def evaluate(gold: list, settings: Settings, retrieval_only: bool = False, retriever: str = "hybrid",
-             strategy: str = "checked", progress=None) -> dict:
+def evaluate(
+    gold: list,
+    settings: Settings,
+    retrieval_only: bool = False,
+    retriever: str = "hybrid",
+    strategy: str = "checked",
+    progress=None,
+) -> dict:
     """Run a gold set with every model loaded once; returns the report."""
     from rag import __version__
     from rag.eval import run as ev

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any, cast
 
 from rag.errors import UsageError
-
 
 DEFAULT_EMBEDDER = "use"  # multilingual USE v3: best German and cross-lingual retrieval, 5x faster
 
@@ -78,13 +80,14 @@ class Explained:
     looked_for: tuple[Path, ...]  # where a rag.toml was looked for
 
 
-def load_settings(env: dict | None = None, config: Path | None = None, **overrides) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, config: Path | None = None, **overrides: Any) -> Settings:
     """Settings from defaults, then rag.toml, then RAG_* variables, then non-None overrides."""
     return explain_settings(env, config, **overrides).settings
 
 
-def explain_settings(env: dict | None = None, config: Path | None = None, **overrides) -> Explained:
-    env = os.environ if env is None else env
+def explain_settings(env: Mapping[str, str] | None = None, config: Path | None = None, **overrides: Any) -> Explained:
+    """overrides: Settings fields by name (the command-line options, typed by click); None: not given."""
+    environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, object] = {}
     sources = {name: "default" for name in _TYPES}
 
@@ -93,18 +96,20 @@ def explain_settings(env: dict | None = None, config: Path | None = None, **over
         sources[name] = source
 
     # home is needed first: a rag.toml may live there
-    home = Path(overrides.get("home") or env.get("RAG_HOME") or Settings.home)
-    config_file, looked_for = find_config(config, env, home)
+    home = Path(overrides.get("home") or environ.get("RAG_HOME") or Settings.home)
+    config_file, looked_for = find_config(config, environ, home)
     if config_file is not None:
         for name, value in read_config(config_file).items():
             put(name, value, f"{CONFIG_NAME} ({config_file})")
     for name, var in _ENV.items():
-        if env.get(var):
-            put(name, _coerce(name, env[var]), f"env {var}")
+        if environ.get(var):
+            put(name, _coerce(name, environ[var]), f"env {var}")
     for name, value in overrides.items():
         if value is not None:
             put(name, Path(value) if name in ("home", "index") else value, f"option {_option_name(name)}")
-    settings = replace(Settings(), **values)
+    # Each value has its field's type: read_config checks the file's against _kind, _coerce
+    # converts the environment's, and click types the options.
+    settings = replace(Settings(), **cast(dict[str, Any], values))
     if settings.k < 1:
         raise UsageError(f"k must be at least 1 (got {settings.k}, from {sources['k']})")
     if settings.generate not in ("auto", "always", "never"):
@@ -112,7 +117,7 @@ def explain_settings(env: dict | None = None, config: Path | None = None, **over
     return Explained(settings, sources, config_file, looked_for)
 
 
-def find_config(explicit: Path | None, env, home: Path) -> tuple[Path | None, tuple[Path, ...]]:
+def find_config(explicit: Path | None, env: Mapping[str, str], home: Path) -> tuple[Path | None, tuple[Path, ...]]:
     """--config, else RAG_CONFIG (both must exist), else ./rag.toml, else <home>/rag.toml."""
     named = explicit or env.get("RAG_CONFIG")
     if named:
@@ -127,9 +132,9 @@ def find_config(explicit: Path | None, env, home: Path) -> tuple[Path | None, tu
 
 def read_config(path: Path) -> dict[str, object]:
     """The settings in a TOML file (top level or a [rag] table), checked against Settings' fields."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
 
     try:
@@ -142,7 +147,7 @@ def read_config(path: Path) -> dict[str, object]:
     table = data.pop("rag", {})
     if not isinstance(table, dict):
         raise UsageError(f"{path}: 'rag' must be a table ([rag]) of settings")
-    values = {}
+    values: dict[str, object] = {}
     for name, value in {**data, **table}.items():
         if name not in _TYPES:
             raise UsageError(f"{path}: unknown key {name!r}; valid keys: {', '.join(_TYPES)}")
@@ -150,8 +155,9 @@ def read_config(path: Path) -> dict[str, object]:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise UsageError(f"{path}: {name} = {json.dumps(value, default=str)} should be {expected}")
         if name in _PATHS:
-            value = path.parent / Path(value).expanduser()
-            value = str(value) if name == "model" else value
+            assert isinstance(value, str), "_kind makes every path setting a string, checked just above"
+            resolved = path.parent / Path(value).expanduser()
+            value = str(resolved) if name == "model" else resolved
         values[name] = value
     return values
 

@@ -51,46 +51,123 @@ class Citation:
     quote: str
 
     @classmethod
-    def of(cls, passage: Passage) -> "Citation":
+    def of(cls, passage: Passage) -> Citation:
         return cls(passage.id, passage.source, passage.start, passage.end, passage.text)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval reads it: parsed once, before retrieval, by the answer stage."""
+
+    text: str
+    lang: str  # detected once; retrieval weighs BM25 down for a question in another language
+    terms: tuple[str, ...]  # lexical query terms, through every analyser the index uses
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The previous turn of a conversation, which a follow-up may refer to."""
+
+    question: str  # self-contained, as it was answered
+    answer: str | None = None  # what it answered (names a following "er" may mean); None: abstained
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """A number, date, place or name read off the quoted evidence, leading the quote."""
+
+    text: str
+    start: int | None = None  # document offsets in the quoted passage's source, where known
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str  # the evidence sentence, cut to the clauses around the short answer
+    citation: int  # the citation it is quoted from
+
+
+@dataclass(frozen=True)
+class ConflictValue:
+    value: str
+    citation: int
 
 
 @dataclass
 class Answer:
-    question: str
-    answer: str
+    """An answer in parts; cli/render.py turns it into text (and JSON)."""
+
+    question: str  # as answered: self-contained, cut to fit the model's context
+    text: str  # the model's own words with citation markers, when they are the answer; else ""
     abstained: bool
     mode: str  # "generated" | "extractive" | "abstained"
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[Hit] = field(default_factory=list)
-    conflict: bool = False
+    lang: str = "en"  # of the question: the language the answer is given in
+    short: ShortAnswer | None = None
+    quote: Quote | None = None
+    conflict_values: list[ConflictValue] = field(default_factory=list)  # the sources disagree
+    reason: str = ""  # why it abstained
+    rewritten_from: str | None = None  # a follow-up as asked, when .question was completed from the previous turn
     timings: dict = field(default_factory=dict)
     confidence: float | None = None  # evidence confidence behind answering or abstaining
     trace: dict = field(default_factory=dict)  # why: question kind, features, decision (for -v and eval)
     warnings: list[str] = field(default_factory=list)  # e.g. the question was cut to fit
 
+    @property
+    def conflict(self) -> bool:
+        return bool(self.conflict_values)
+
     def to_json(self) -> dict:
-        """The object `rag ask --json` prints (and `rag eval` stores per question)."""
+        """The parts as JSON. cli/render.answer_json adds the rendered "answer" text: the
+        object `rag ask --json` prints, `rag serve` sends and `rag eval` stores."""
         return {
             "question": self.question,
-            "answer": self.answer,
             "abstained": self.abstained,
             "mode": self.mode,
             "conflict": self.conflict,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
             "citations": [asdict(c) for c in self.citations],
             "retrieved": [
-                {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end,
-                 "score": round(float(h.score), 6)}
+                {
+                    "source": h.chunk.source,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                    "score": round(float(h.score), 6),
+                }
                 for h in self.retrieved
             ],
             "timings": self.timings,
             "warnings": self.warnings,
+            "lang": self.lang,
+            "text": self.text,
+            "short": None if self.short is None else asdict(self.short),
+            "quote": None if self.quote is None else asdict(self.quote),
+            "conflict_values": [asdict(v) for v in self.conflict_values],
+            "reason": self.reason,
+            "rewritten_from": self.rewritten_from,
         }
 
 
 def answer_from_json(d: dict) -> Answer:
-    """An Answer rebuilt from `rag ask --json` output (what `rag serve` sends), for display."""
-    return Answer(d["question"], d["answer"], d["abstained"], d.get("mode", ""),
-                  [Citation(**c) for c in d.get("citations", [])], [], d.get("conflict", False),
-                  d.get("timings", {}), d.get("confidence"), warnings=d.get("warnings", []))
+    """An Answer rebuilt from `rag ask --json` output (what `rag serve` sends), for display.
+    Retrieved chunks come back without their text. From a server without the parts (older
+    than them), the rendered "answer" is kept as the answer's text."""
+    structured = "text" in d
+    return Answer(
+        d["question"],
+        d["text"] if structured else d["answer"],
+        d["abstained"],
+        d.get("mode", ""),
+        [Citation(**c) for c in d.get("citations", [])],
+        [Hit(Chunk(r["source"], r["start"], r["end"], ""), r["score"]) for r in d.get("retrieved", [])],
+        lang=d.get("lang", "en"),
+        short=ShortAnswer(**d["short"]) if d.get("short") else None,
+        quote=Quote(**d["quote"]) if d.get("quote") else None,
+        conflict_values=[ConflictValue(**v) for v in d.get("conflict_values", [])],
+        reason=d.get("reason", ""),
+        rewritten_from=d.get("rewritten_from"),
+        timings=d.get("timings", {}),
+        confidence=d.get("confidence"),
+        warnings=d.get("warnings", []),
+    )

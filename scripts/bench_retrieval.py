@@ -21,11 +21,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag import app  # noqa: E402
-from rag.eval import run as evaluate  # noqa: E402
 from rag.config import load_settings  # noqa: E402
+from rag.eval import run as evaluate  # noqa: E402
 
-COLUMNS = [("hit@1", "hit@1"), ("hit@5", "hit@5"), ("mrr@10", "MRR@10"), ("passage_hit@5", "psg@5"),
-           ("build_s", "build s"), ("retrieve_ms_p50", "query ms p50")]
+COLUMNS = [
+    ("hit@1", "hit@1"),
+    ("hit@5", "hit@5"),
+    ("mrr@10", "MRR@10"),
+    ("passage_hit@5", "psg@5"),
+    ("build_s", "build s"),
+    ("retrieve_ms_p50", "query ms p50"),
+]
 
 
 def bench(corpus: Path, golds: list[Path], embedders: list[str], chunk_chars: int | None, k: int) -> list[dict]:
@@ -35,7 +41,9 @@ def bench(corpus: Path, golds: list[Path], embedders: list[str], chunk_chars: in
         for n, emb in enumerate(embedders):
             settings = load_settings(index=Path(tmp) / emb.replace("/", "_"), embedder=emb, k=k)
             if chunk_chars:
-                settings = replace(settings, chunk_chars=chunk_chars, chunk_overlap=min(settings.chunk_overlap, chunk_chars // 4))
+                settings = replace(
+                    settings, chunk_chars=chunk_chars, chunk_overlap=min(settings.chunk_overlap, chunk_chars // 4)
+                )
             t0 = time.perf_counter()
             report = app.index([corpus], settings)
             build_s = time.perf_counter() - t0
@@ -45,8 +53,15 @@ def bench(corpus: Path, golds: list[Path], embedders: list[str], chunk_chars: in
                 for name, gold in gold_sets.items():
                     _, summary = evaluate.run(gold, retriever, None, k, mode)
                     label = "lexical (BM25)" if mode == "lexical" else f"{mode} ({retriever.embedder.spec.name})"
-                    rows.append({"gold": name, "retriever": label, "chunks": report.chunks,
-                                 "build_s": build_s if mode != "lexical" else None, **summary})
+                    rows.append(
+                        {
+                            "gold": name,
+                            "retriever": label,
+                            "chunks": report.chunks,
+                            "build_s": build_s if mode != "lexical" else None,
+                            **summary,
+                        }
+                    )
     return rows
 
 

@@ -61,7 +61,7 @@ def cmake_args(user: str, machine: str | None = None) -> list[str]:
         prefix = f"-D{var}="
         mine = [a for a in args if a.startswith(prefix)]
         args = [a for a in args if not a.startswith(prefix)]
-        theirs = " ".join(a[len(prefix):] for a in mine)
+        theirs = " ".join(a[len(prefix) :] for a in mine)
         args.append(f"{prefix}{(theirs + ' ' + NO_AMX).strip()}")
     return args
 
@@ -74,8 +74,9 @@ def cpu_fingerprint() -> str:
         flags = re.search(r"^(?:flags|Features)\s*:\s*(.*)$", info, re.M)
         return f"{model.group(1) if model else ''}|{' '.join(sorted(flags.group(1).split())) if flags else ''}"
     except OSError:  # macOS and others
-        out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string", "machdep.cpu.features"],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.brand_string", "machdep.cpu.features"], capture_output=True, text=True
+        )
         return out.stdout.strip() or platform.processor()
 
 
@@ -102,8 +103,10 @@ def build_key(version: str, args: list[str]) -> dict:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("RAG_WHEEL_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "rag" / "wheels"
+    base = (
+        os.environ.get("RAG_WHEEL_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag" / "wheels"
+    )
     return Path(base)
 
 
@@ -131,8 +134,18 @@ def build_wheel(version: str, args: list[str], into: Path, verbose: bool) -> Pat
     env.pop("FORCE_CMAKE", None)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=into.parent))
     try:
-        pip("wheel", "--no-deps", "--no-cache-dir", "--no-binary", PACKAGE, f"{PACKAGE}=={version}",
-            "--wheel-dir", str(tmp), env=env, quiet=not verbose)
+        pip(
+            "wheel",
+            "--no-deps",
+            "--no-cache-dir",
+            "--no-binary",
+            PACKAGE,
+            f"{PACKAGE}=={version}",
+            "--wheel-dir",
+            str(tmp),
+            env=env,
+            quiet=not verbose,
+        )
         wheels = list(tmp.glob("*.whl"))
         if len(wheels) != 1:
             raise SystemExit(f"error: building {PACKAGE} gave {len(wheels)} wheels; see the output above")
@@ -146,8 +159,11 @@ def build_wheel(version: str, args: list[str], into: Path, verbose: bool) -> Pat
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cmake-args", default=os.environ.get("LLAMA_CMAKE_ARGS", ""),
-                    help="extra CMake arguments, e.g. -DGGML_CUDA=on (default: $LLAMA_CMAKE_ARGS)")
+    ap.add_argument(
+        "--cmake-args",
+        default=os.environ.get("LLAMA_CMAKE_ARGS", ""),
+        help="extra CMake arguments, e.g. -DGGML_CUDA=on (default: $LLAMA_CMAKE_ARGS)",
+    )
     ap.add_argument("--rebuild", action="store_true", help="compile again even if a matching wheel is cached")
     ap.add_argument("--print-args", action="store_true", help="print the CMake arguments and exit")
     ap.add_argument("--verbose", action="store_true", help="show the compiler's output")
@@ -165,16 +181,21 @@ def main(argv: list[str] | None = None) -> int:
     folder = cache_root() / f"{PACKAGE}-{version}-{key['key']}"
     wheels = sorted(folder.glob("*.whl")) if folder.is_dir() else []
     if opts.rebuild or not wheels:
-        print(f"{PACKAGE} {version}: compiling llama.cpp for this machine (5-10 minutes on 2 cores, once; "
-              f"CMAKE_ARGS {' '.join(args) or 'none'})", flush=True)
+        print(
+            f"{PACKAGE} {version}: compiling llama.cpp for this machine (5-10 minutes on 2 cores, once; "
+            f"CMAKE_ARGS {' '.join(args) or 'none'})",
+            flush=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             wheel = build_wheel(version, args, folder, opts.verbose)
         except subprocess.CalledProcessError:
-            print(f"error: compiling {PACKAGE} {version} failed; run `{sys.executable} {Path(__file__).name} "
-                  "--rebuild --verbose` to see the compiler's output (a C++ compiler and cmake are needed)",
-                  file=sys.stderr)
+            print(
+                f"error: compiling {PACKAGE} {version} failed; run `{sys.executable} {Path(__file__).name} "
+                "--rebuild --verbose` to see the compiler's output (a C++ compiler and cmake are needed)",
+                file=sys.stderr,
+            )
             return 1
         (folder / "build.json").write_text(json.dumps(key, indent=1))
         how = "compiled"

@@ -34,8 +34,9 @@ def edition(paragraphs: list[str], rng: random.Random, number: int) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def synthesize(out_dir: Path, chunks: int, source: Path = DEFAULT_SOURCE, chunk_chars: int = 1200,
-               seed: int = 0) -> int:
+def synthesize(
+    out_dir: Path, chunks: int, source: Path = DEFAULT_SOURCE, chunk_chars: int = 1200, seed: int = 0
+) -> int:
     """Write editions into out_dir until they hold about `chunks` chunks; returns the file count.
     Reuses out_dir when it already holds the same request (a stamp file records it)."""
     stamp = out_dir / ".synthetic"
@@ -45,8 +46,12 @@ def synthesize(out_dir: Path, chunks: int, source: Path = DEFAULT_SOURCE, chunk_
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.txt"):
         old.unlink()
-    paragraphs = [p.strip() for f in sorted(source.glob("*.txt"))
-                  for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    paragraphs = [
+        p.strip()
+        for f in sorted(source.glob("*.txt"))
+        for p in f.read_text(encoding="utf-8").split("\n\n")
+        if p.strip()
+    ]
     rng = random.Random(seed)
     total_chars, target, n = 0, chunks * chunk_chars * 0.72, 0  # sentence-bounded chunks run ~72% full
     while total_chars < target:

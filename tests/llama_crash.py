@@ -10,7 +10,7 @@ import os
 import textwrap
 from pathlib import Path
 
-SITECUSTOMIZE = textwrap.dedent('''
+SITECUSTOMIZE = textwrap.dedent("""
     import importlib.abc, importlib.util, os, signal, sys
 
     class _CrashOnDecode(importlib.abc.MetaPathFinder):
@@ -36,7 +36,7 @@ SITECUSTOMIZE = textwrap.dedent('''
             return spec
 
     sys.meta_path.insert(0, _CrashOnDecode())
-''')
+""")
 
 
 def crashing_env(folder: Path) -> dict:

@@ -2,10 +2,12 @@
 
 import pytest
 
-from rag.answer.pipeline import find_conflict, judge_evidence, only_question_words, plausible_translation
+from rag.answer.compose import find_conflict, only_question_words
 from rag.answer.evidence import Candidate
+from rag.answer.policy import judge_evidence
 from rag.answer.question import Question
 from rag.answer.spans import ScoredSpan, Span
+from rag.answer.translate import plausible_translation
 from rag.types import Passage
 
 
@@ -30,7 +32,10 @@ def test_a_year_the_evidence_does_not_have_for_the_subject_abstains():
 
 def test_the_year_may_stand_elsewhere_in_the_chunk():
     q = question("Wie hoch war der Umsatz von Meta im Jahr 2019?")
-    c = cand("Meta machte einen Umsatz von 70 Milliarden Dollar.", chunk="Das Jahr 2019. Meta machte einen Umsatz von 70 Milliarden Dollar.")
+    c = cand(
+        "Meta machte einen Umsatz von 70 Milliarden Dollar.",
+        chunk="Das Jahr 2019. Meta machte einen Umsatz von 70 Milliarden Dollar.",
+    )
     assert not judge_evidence(q, [c], FEATURES).abstain
 
 
@@ -40,11 +45,14 @@ def test_a_quantity_question_without_a_quantity_in_the_evidence_abstains():
     assert verdict.abstain and "quantity" in verdict.reason
 
 
-@pytest.mark.parametrize("features, abstain", [
-    ({"context": 0.9, "dense": 0.5, "unknown": 0.0, "pmi": 2.0}, False),
-    ({"context": 0.1, "dense": 0.1, "unknown": 2.0, "pmi": 0.2}, True),
-    ({"context": 0.3, "dense": 0.2, "unknown": 0.0, "pmi": 0.3}, True),
-])
+@pytest.mark.parametrize(
+    "features, abstain",
+    [
+        ({"context": 0.9, "dense": 0.5, "unknown": 0.0, "pmi": 2.0}, False),
+        ({"context": 0.1, "dense": 0.1, "unknown": 2.0, "pmi": 0.2}, True),
+        ({"context": 0.3, "dense": 0.2, "unknown": 0.0, "pmi": 0.3}, True),
+    ],
+)
 def test_confidence_threshold(features, abstain):
     q = question("Warum investiert Meta?")
     assert judge_evidence(q, [cand("Meta investiert, weil es aufholen will.")], features).abstain is abstain
@@ -71,10 +79,17 @@ def test_conflicting_figures_are_reported_with_each_source():
     s1 = "Meta investiert 14,3 Milliarden Dollar in Scale AI."
     s2 = "Meta investiert laut Quellen 14,8 Milliarden Dollar in Scale AI."
     s3 = "Scale AI wurde mit 29 Milliarden Dollar bewertet."
-    pool = [Passage(1, "a.txt", 0, len(s1), s1), Passage(2, "b.txt", 0, len(s2), s2), Passage(3, "c.txt", 0, len(s3), s3)]
+    pool = [
+        Passage(1, "a.txt", 0, len(s1), s1),
+        Passage(2, "b.txt", 0, len(s2), s2),
+        Passage(3, "c.txt", 0, len(s3), s3),
+    ]
     cands = [cand(s1, source="a.txt"), cand(s2, source="b.txt"), cand(s3, context=0.2, source="c.txt")]
     found = find_conflict(q, scored(1, "14,3 Milliarden Dollar", s1), pool, cands)
-    assert [(v, p.source) for v, p in found] == [("14,3 Milliarden Dollar", "a.txt"), ("14,8 Milliarden Dollar", "b.txt")]
+    assert [(v, p.source) for v, p in found] == [
+        ("14,3 Milliarden Dollar", "a.txt"),
+        ("14,8 Milliarden Dollar", "b.txt"),
+    ]
 
 
 def test_values_of_another_magnitude_are_another_fact():
@@ -82,25 +97,40 @@ def test_values_of_another_magnitude_are_another_fact():
     s1 = "Scale AI wurde nun mit 29 Milliarden Dollar bewertet."
     s2 = "Vor einem Jahr wurde Scale AI mit knapp 14 Milliarden Dollar bewertet."
     pool = [Passage(1, "a.txt", 0, len(s1), s1), Passage(2, "b.txt", 0, len(s2), s2)]
-    assert find_conflict(q, scored(1, "29 Milliarden Dollar", s1), pool, [cand(s1, source="a.txt"), cand(s2, source="b.txt")]) == []
+    assert (
+        find_conflict(
+            q, scored(1, "29 Milliarden Dollar", s1), pool, [cand(s1, source="a.txt"), cand(s2, source="b.txt")]
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("answer, empty", [
-    ("Jason Droege [1]", True),
-    ("Chief Strategy Officer [1]", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "answer, empty",
+    [
+        ("Jason Droege [1]", True),
+        ("Chief Strategy Officer [1]", False),
+        ("", False),
+    ],
+)
 def test_answers_made_of_the_question_words_say_nothing(answer, empty):
     q = question("What position did Jason Droege hold?")
     assert only_question_words(answer, q) is empty
 
 
-@pytest.mark.parametrize("original, translated, ok", [
-    ("Who becomes interim CEO of Scale AI?", "Wer wird Interims-CEO von Scale AI?", True),
-    ("Who becomes interim CEO of Scale AI?", "Wirklichkeit der Kommission der Apex ist die Kommission der Apex.", False),
-    ("In which year did Meta buy WhatsApp?", "In welchem Jahr kaufte Meta WhatsApp?", True),
-    ("In which year did Meta buy WhatsApp?", "Which year did Meta buy WhatsApp?", False),   # not German
-    ("How many points?", "", False),
-])
+@pytest.mark.parametrize(
+    "original, translated, ok",
+    [
+        ("Who becomes interim CEO of Scale AI?", "Wer wird Interims-CEO von Scale AI?", True),
+        (
+            "Who becomes interim CEO of Scale AI?",
+            "Wirklichkeit der Kommission der Apex ist die Kommission der Apex.",
+            False,
+        ),
+        ("In which year did Meta buy WhatsApp?", "In welchem Jahr kaufte Meta WhatsApp?", True),
+        ("In which year did Meta buy WhatsApp?", "Which year did Meta buy WhatsApp?", False),  # not German
+        ("How many points?", "", False),
+    ],
+)
 def test_plausible_translation(original, translated, ok):
     assert plausible_translation(original, translated, "de") is ok

@@ -10,51 +10,77 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from rag.cli import main
 from rag.answer.followup import answered_by, is_follow_up, self_contained
+from rag.cli import main
 from rag.cli.render import render_answer, render_passage, render_sources
 from rag.types import Answer, Chunk, Citation, Hit
 
 
-@pytest.mark.parametrize("question, previous, expected", [
-    # a pronoun after a "who" answer means the person answered
-    (("Und wo wurde er geboren?", "Jason Droege – „Ihn ersetzt der neue Interims-CEO Jason Droege.“ [1]"),
-     "Wer wird Interims-CEO von Scale AI?", "Und wo wurde er geboren? (Jason Droege Interims-CEO Scale AI)"),
-    # ... and after any other answer, the person the question was about
-    (("Und wer sind seine Eltern?", "in Los Alamos im US-Bundesstaat New Mexico – „Wang wurde ...“ [1]"),
-     "Wo wurde Alexandr Wang geboren?", "Und wer sind seine Eltern? (Alexandr Wang)"),
-    ("Und wer wird Interims-CEO?", "Wie viel investiert Meta in Scale AI?", "Und wer wird Interims-CEO? (Meta Scale AI)"),
-    ("Wo wurde er geboren?", "Wer ist Alexandr Wang?", "Wo wurde er geboren? (Alexandr Wang)"),
-    ("And who becomes interim CEO?", "How much does Meta invest in Scale AI?",
-     "And who becomes interim CEO? (Meta Scale AI)"),
-    # self-contained questions stay as they are
-    ("Wie viele Mitarbeiter hat Scale AI?", "Wer ist Alexandr Wang?", "Wie viele Mitarbeiter hat Scale AI?"),
-    ("Wer wird Interims-CEO von Scale AI?", None, "Wer wird Interims-CEO von Scale AI?"),
-    # a chain keeps the topic: the previous question was already made self-contained
-    ("Und wie alt ist er?", "Wo wurde er geboren? (Alexandr Wang)", "Und wie alt ist er? (Alexandr Wang)"),
-])
+@pytest.mark.parametrize(
+    "question, previous, expected",
+    [
+        # a pronoun after a "who" answer means the person answered
+        (
+            ("Und wo wurde er geboren?", "Jason Droege – „Ihn ersetzt der neue Interims-CEO Jason Droege.“ [1]"),
+            "Wer wird Interims-CEO von Scale AI?",
+            "Und wo wurde er geboren? (Jason Droege Interims-CEO Scale AI)",
+        ),
+        # ... and after any other answer, the person the question was about
+        (
+            ("Und wer sind seine Eltern?", "in Los Alamos im US-Bundesstaat New Mexico – „Wang wurde ...“ [1]"),
+            "Wo wurde Alexandr Wang geboren?",
+            "Und wer sind seine Eltern? (Alexandr Wang)",
+        ),
+        (
+            "Und wer wird Interims-CEO?",
+            "Wie viel investiert Meta in Scale AI?",
+            "Und wer wird Interims-CEO? (Meta Scale AI)",
+        ),
+        ("Wo wurde er geboren?", "Wer ist Alexandr Wang?", "Wo wurde er geboren? (Alexandr Wang)"),
+        (
+            "And who becomes interim CEO?",
+            "How much does Meta invest in Scale AI?",
+            "And who becomes interim CEO? (Meta Scale AI)",
+        ),
+        # self-contained questions stay as they are
+        ("Wie viele Mitarbeiter hat Scale AI?", "Wer ist Alexandr Wang?", "Wie viele Mitarbeiter hat Scale AI?"),
+        ("Wer wird Interims-CEO von Scale AI?", None, "Wer wird Interims-CEO von Scale AI?"),
+        # a chain keeps the topic: the previous question was already made self-contained
+        ("Und wie alt ist er?", "Wo wurde er geboren? (Alexandr Wang)", "Und wie alt ist er? (Alexandr Wang)"),
+    ],
+)
 def test_follow_up_made_self_contained(question, previous, expected):
     question, answer = question if isinstance(question, tuple) else (question, None)
     assert self_contained(question, previous, answer) == expected
 
 
-@pytest.mark.parametrize("question, follow_up", [
-    ("Und wer?", True), ("What about Microsoft?", True), ("Wann wurde sie gegründet?", True),
-    ("Wer gründete Scale AI im Jahr 2016 zusammen mit Wang?", False), ("Wer gründete Scale AI?", False),
-    ("Und wann?", True), ("Wie viel?", True),
-    ("How much does Meta invest in Scale AI?", False),
-])
+@pytest.mark.parametrize(
+    "question, follow_up",
+    [
+        ("Und wer?", True),
+        ("What about Microsoft?", True),
+        ("Wann wurde sie gegründet?", True),
+        ("Wer gründete Scale AI im Jahr 2016 zusammen mit Wang?", False),
+        ("Wer gründete Scale AI?", False),
+        ("Und wann?", True),
+        ("Wie viel?", True),
+        ("How much does Meta invest in Scale AI?", False),
+    ],
+)
 def test_is_follow_up(question, follow_up):
     assert is_follow_up(question) is follow_up
 
 
-@pytest.mark.parametrize("question, evidence, answered", [
-    ("Und wo wurde er geboren?", "Wang wurde in Los Alamos geboren.", True),
-    ("Und wo wurde er geboren?", "Ihn ersetzt der neue Interims-CEO Jason Droege.", False),
-    ("Und wer sind seine Eltern?", "Seine Eltern sind beide Physiker.", True),
-    ("And when was it founded?", "Scale AI was founded in 2016.", True),
-    ("Und wer?", "Jason Droege.", True),  # nothing of its own to check
-])
+@pytest.mark.parametrize(
+    "question, evidence, answered",
+    [
+        ("Und wo wurde er geboren?", "Wang wurde in Los Alamos geboren.", True),
+        ("Und wo wurde er geboren?", "Ihn ersetzt der neue Interims-CEO Jason Droege.", False),
+        ("Und wer sind seine Eltern?", "Seine Eltern sind beide Physiker.", True),
+        ("And when was it founded?", "Scale AI was founded in 2016.", True),
+        ("Und wer?", "Jason Droege.", True),  # nothing of its own to check
+    ],
+)
 def test_follow_up_must_be_answered_by_its_own_words(question, evidence, answered):
     assert answered_by(question, evidence) is answered
 
@@ -85,8 +111,24 @@ def test_show_highlights_the_quoted_span_in_its_passage():
 @pytest.mark.e2e
 @pytest.mark.llm
 def test_chat_script_follow_up_and_commands(seeds_index):
-    script = "\n".join(["Wie viel investiert Meta in Scale AI?", "Und wer wird Interims-CEO?", "/sources", "/show 1",
-                        "/k 3", "/show 9", "/bogus", "/help", "Und wo wurde er geboren?", "/quit", "Wer?"]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "Wie viel investiert Meta in Scale AI?",
+                "Und wer wird Interims-CEO?",
+                "/sources",
+                "/show 1",
+                "/k 3",
+                "/show 9",
+                "/bogus",
+                "/help",
+                "Und wo wurde er geboren?",
+                "/quit",
+                "Wer?",
+            ]
+        )
+        + "\n"
+    )
     result = CliRunner().invoke(main, ["chat", "--index", str(seeds_index)], input=script)
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -116,8 +158,14 @@ def test_chat_in_a_real_terminal(seeds_index, tmp_path):
     """Colours, Ctrl-C cancelling a running answer, Ctrl-D leaving."""
     pexpect = pytest.importorskip("pexpect")
     env = {**os.environ, "RAG_GENERATE": "always", "RAG_CACHE": str(tmp_path), "TERM": "xterm-256color"}
-    child = pexpect.spawn(sys.executable, ["-m", "rag", "chat", "--index", str(seeds_index)], env=env,
-                          encoding="utf-8", timeout=180, dimensions=(40, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rag", "chat", "--index", str(seeds_index)],
+        env=env,
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(40, 100),
+    )
     try:
         child.expect("Ctrl-D to leave")
         child.expect(r"\? ")

@@ -1,9 +1,8 @@
 import pytest
+from conftest import SEEDS
 
 from rag.ingest.chunking import chunk_document, paragraph_spans
 from rag.types import Document
-
-from conftest import SEEDS
 
 DOCS = {
     "one paragraph": "Erster Satz hier. Zweiter Satz folgt. Dritter Satz am Ende.",
@@ -22,7 +21,7 @@ def test_offsets_slice_back(name, max_chars, overlap):
     chunks = chunk_document(doc, max_chars, overlap)
     assert chunks, "every non-empty document yields chunks"
     for c in chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
         assert c.text == c.text.strip()
         assert len(c.text) <= max_chars
     # every non-space character is in some chunk
@@ -35,14 +34,16 @@ def test_offsets_slice_back(name, max_chars, overlap):
 def test_numbers_and_abbreviations_do_not_split():
     doc = Document("x.txt", "Meta zahlt 14,3 Mrd. Dollar, d. h. fast die Hälfte. Der Deal kam am 12. Juni.", "h")
     chunks = chunk_document(doc, 60, 0)
-    assert [c.text for c in chunks] == ["Meta zahlt 14,3 Mrd. Dollar, d. h. fast die Hälfte.",
-                                        "Der Deal kam am 12. Juni."]
+    assert [c.text for c in chunks] == [
+        "Meta zahlt 14,3 Mrd. Dollar, d. h. fast die Hälfte.",
+        "Der Deal kam am 12. Juni.",
+    ]
 
 
 def test_paragraphs_kept_together_when_they_fit():
-    text = ("A" * 30 + ". " + "B" * 30 + ".\n\n" + "C" * 30 + ". " + "D" * 30 + ".")
+    text = "A" * 30 + ". " + "B" * 30 + ".\n\n" + "C" * 30 + ". " + "D" * 30 + "."
     chunks = chunk_document(Document("x.txt", text, "h"), 100, 0)
-    assert [c.text for c in chunks] == [text[:text.index("\n")], text[text.index("C"):]]
+    assert [c.text for c in chunks] == [text[: text.index("\n")], text[text.index("C") :]]
 
 
 def test_overlap_repeats_last_sentence_within_paragraph():
@@ -55,11 +56,13 @@ def test_overlap_repeats_last_sentence_within_paragraph():
 def test_paragraph_spans_hard_wrap_stays_in_paragraph():
     text = "Ein Satz, der umbricht\nund weitergeht. Ende.\nNeuer Absatz."
     assert [text[s:e] for s, e in paragraph_spans(text)] == [
-        "Ein Satz, der umbricht\nund weitergeht. Ende.", "Neuer Absatz."]
+        "Ein Satz, der umbricht\nund weitergeht. Ende.",
+        "Neuer Absatz.",
+    ]
 
 
 def test_seeds_chunk_offsets():
     for path in sorted(SEEDS.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         for c in chunk_document(Document(path.name, text, "h")):
-            assert text[c.start:c.end] == c.text
+            assert text[c.start : c.end] == c.text

@@ -1,6 +1,5 @@
 """Bad input: one line on stderr, a non-zero exit, no traceback."""
 
-
 import pytest
 from click.testing import CliRunner
 

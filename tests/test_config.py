@@ -32,20 +32,23 @@ def effective(*options, config=None, env=None) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("toml, env, options, name, value, source", [
-    ("", {}, [], "k", 5, "default"),
-    ("k = 3", {}, [], "k", 3, "rag.toml"),
-    ("k = 3", {"RAG_K": "7"}, [], "k", 7, "env RAG_K"),
-    ("k = 3", {"RAG_K": "7"}, ["-k", "4"], "k", 4, "option -k"),
-    ("[rag]\nk = 3", {}, [], "k", 3, "rag.toml"),
-    ("n_gpu_layers = -1", {}, [], "n_gpu_layers", -1, "rag.toml"),
-    ("n_gpu_layers = -1", {"RAG_N_GPU_LAYERS": "2"}, [], "n_gpu_layers", 2, "env RAG_N_GPU_LAYERS"),
-    ("n_gpu_layers = -1", {}, ["--n-gpu-layers", "8"], "n_gpu_layers", 8, "option --n-gpu-layers"),
-    ('generate = "never"', {"RAG_GENERATE": "always"}, [], "generate", "always", "env RAG_GENERATE"),
-    ("translate = false", {}, [], "translate", False, "rag.toml"),
-    ("exact_search_up_to = 500", {}, [], "exact_search_up_to", 500, "rag.toml"),
-    ('llm_url = "http://a:1"', {}, ["--llm-url", "http://b:2"], "llm_url", "http://b:2", "option --llm-url"),
-])
+@pytest.mark.parametrize(
+    "toml, env, options, name, value, source",
+    [
+        ("", {}, [], "k", 5, "default"),
+        ("k = 3", {}, [], "k", 3, "rag.toml"),
+        ("k = 3", {"RAG_K": "7"}, [], "k", 7, "env RAG_K"),
+        ("k = 3", {"RAG_K": "7"}, ["-k", "4"], "k", 4, "option -k"),
+        ("[rag]\nk = 3", {}, [], "k", 3, "rag.toml"),
+        ("n_gpu_layers = -1", {}, [], "n_gpu_layers", -1, "rag.toml"),
+        ("n_gpu_layers = -1", {"RAG_N_GPU_LAYERS": "2"}, [], "n_gpu_layers", 2, "env RAG_N_GPU_LAYERS"),
+        ("n_gpu_layers = -1", {}, ["--n-gpu-layers", "8"], "n_gpu_layers", 8, "option --n-gpu-layers"),
+        ('generate = "never"', {"RAG_GENERATE": "always"}, [], "generate", "always", "env RAG_GENERATE"),
+        ("translate = false", {}, [], "translate", False, "rag.toml"),
+        ("exact_search_up_to = 500", {}, [], "exact_search_up_to", 500, "rag.toml"),
+        ('llm_url = "http://a:1"', {}, ["--llm-url", "http://b:2"], "llm_url", "http://b:2", "option --llm-url"),
+    ],
+)
 def test_precedence(tmp_path, toml, env, options, name, value, source):
     (tmp_path / "rag.toml").write_text(toml)
     out = effective(*options, env=env)
@@ -87,12 +90,15 @@ def test_text_output_names_the_file_and_sources(tmp_path):
     assert lines["n_ctx"].split()[1:] == ["4096", "env", "RAG_N_CTX"]
 
 
-@pytest.mark.parametrize("name, written, resolved", [
-    ("index", '"idx/mine"', "conf/idx/mine"),
-    ("index", '"../shared"', "conf/../shared"),
-    ("model", '"models/x.gguf"', "conf/models/x.gguf"),
-    ("index", '"/abs/idx"', "/abs/idx"),
-])
+@pytest.mark.parametrize(
+    "name, written, resolved",
+    [
+        ("index", '"idx/mine"', "conf/idx/mine"),
+        ("index", '"../shared"', "conf/../shared"),
+        ("model", '"models/x.gguf"', "conf/models/x.gguf"),
+        ("index", '"/abs/idx"', "/abs/idx"),
+    ],
+)
 def test_relative_paths_are_taken_from_the_files_folder(tmp_path, name, written, resolved):
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "rag.toml").write_text(f"{name} = {written}")
@@ -106,20 +112,23 @@ def test_env_and_option_paths_stay_relative_to_the_working_folder(tmp_path):
     assert effective(config="conf/rag.toml", env={"RAG_INDEX": "b"})["settings"]["index"]["value"] == "b"
 
 
-@pytest.mark.parametrize("toml, extra, env, words", [
-    ("kk = 3", [], {}, ["unknown key 'kk'", "rag.toml", "valid keys", "n_gpu_layers"]),
-    ("[rag]\nmodle = 'x'", [], {}, ["unknown key 'modle'", "rag.toml"]),
-    ('k = "five"', [], {}, ["k = ", "five", "rag.toml", "integer"]),
-    ("k = true", [], {}, ["k = ", "rag.toml", "integer"]),
-    ("translate = 1", [], {}, ["translate", "true or false"]),
-    ("index = 3", [], {}, ["index", "path"]),
-    ("k = 3\nindex = \n", [], {}, ["rag.toml", "not valid TOML", "line 2"]),
-    ("k = 0", [], {}, ["k must be at least 1", "rag.toml"]),
-    ('generate = "sometimes"', [], {}, ["sometimes", "rag.toml", "auto, always or never"]),
-    ("", ["--config", "missing.toml"], {}, ["missing.toml", "--config", "not found"]),
-    ("", [], {"RAG_CONFIG": "missing.toml"}, ["missing.toml", "RAG_CONFIG", "not found"]),
-    ("", [], {"RAG_K": "five"}, ["RAG_K", "integer"]),
-])
+@pytest.mark.parametrize(
+    "toml, extra, env, words",
+    [
+        ("kk = 3", [], {}, ["unknown key 'kk'", "rag.toml", "valid keys", "n_gpu_layers"]),
+        ("[rag]\nmodle = 'x'", [], {}, ["unknown key 'modle'", "rag.toml"]),
+        ('k = "five"', [], {}, ["k = ", "five", "rag.toml", "integer"]),
+        ("k = true", [], {}, ["k = ", "rag.toml", "integer"]),
+        ("translate = 1", [], {}, ["translate", "true or false"]),
+        ("index = 3", [], {}, ["index", "path"]),
+        ("k = 3\nindex = \n", [], {}, ["rag.toml", "not valid TOML", "line 2"]),
+        ("k = 0", [], {}, ["k must be at least 1", "rag.toml"]),
+        ('generate = "sometimes"', [], {}, ["sometimes", "rag.toml", "auto, always or never"]),
+        ("", ["--config", "missing.toml"], {}, ["missing.toml", "--config", "not found"]),
+        ("", [], {"RAG_CONFIG": "missing.toml"}, ["missing.toml", "RAG_CONFIG", "not found"]),
+        ("", [], {"RAG_K": "five"}, ["RAG_K", "integer"]),
+    ],
+)
 @pytest.mark.parametrize("command", [["config"], ["ask", "Wer?"], ["index", "."]])
 def test_bad_configuration_is_one_line(tmp_path, toml, extra, env, words, command):
     (tmp_path / "rag.toml").write_text(toml)
@@ -137,11 +146,14 @@ def test_unreadable_toml_is_one_line(tmp_path):
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error:") and "rag.toml" in result.stderr
 
 
-@pytest.mark.parametrize("toml, options, env, retrieved", [
-    ("k = 3", [], {}, 3),
-    ("k = 3", ["-k", "4"], {}, 4),
-    ("k = 3", [], {"RAG_K": "2"}, 2),
-])
+@pytest.mark.parametrize(
+    "toml, options, env, retrieved",
+    [
+        ("k = 3", [], {}, 3),
+        ("k = 3", ["-k", "4"], {}, 4),
+        ("k = 3", [], {"RAG_K": "2"}, 2),
+    ],
+)
 @pytest.mark.llm
 def test_ask_honours_k(tmp_path, seeds_index, toml, options, env, retrieved):
     (tmp_path / "rag.toml").write_text(f'{toml}\nindex = "{seeds_index}"')

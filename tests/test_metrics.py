@@ -3,19 +3,22 @@ import pytest
 from rag.eval import metrics
 
 
-@pytest.mark.parametrize("a, b", [
-    ("Die 14,3 Milliarden US-Dollar.", "14.3 billion dollars"[:-1]),
-    ("Größe", "groesse"),
-    ("Straße", "strasse"),
-    ("der Chief Strategy Officer", "chief strategy officer"),
-    ("14,3 Mrd. USD", "14.3 billion dollar"),
-    ("eine Milliarde", "1 billion"),
-    ("zwei Milliarden", "2 Milliarden"),
-    ("1.300 Mitarbeiter", "1300 mitarbeiter"),
-    ("49 Prozent", "49 %"),
-    ("Jason Droege [1]", "Jason Droege"),
-    ("„Los Alamos“", "los alamos"),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Die 14,3 Milliarden US-Dollar.", "14.3 billion dollars"[:-1]),
+        ("Größe", "groesse"),
+        ("Straße", "strasse"),
+        ("der Chief Strategy Officer", "chief strategy officer"),
+        ("14,3 Mrd. USD", "14.3 billion dollar"),
+        ("eine Milliarde", "1 billion"),
+        ("zwei Milliarden", "2 Milliarden"),
+        ("1.300 Mitarbeiter", "1300 mitarbeiter"),
+        ("49 Prozent", "49 %"),
+        ("Jason Droege [1]", "Jason Droege"),
+        ("„Los Alamos“", "los alamos"),
+    ],
+)
 def test_normalization_pairs(a, b):
     assert metrics.normalize_answer(a) == metrics.normalize_answer(b)
 
@@ -26,30 +29,36 @@ def test_normalization_is_idempotent(text):
     assert metrics.normalize_answer(once) == once
 
 
-@pytest.mark.parametrize("answer, golds, expected", [
-    ("Jason Droege [1]", ["Jason Droege"], True),
-    ("Der neue Interims-CEO ist Jason Droege.", ["Jason Droege"], True),
-    ("Droege", ["Jason Droege"], False),
-    ("14.3 billion dollars", ["14,3 Milliarden"], True),
-    ("143 Milliarden", ["14,3 Milliarden"], False),
-    ("etwa 900 Mitarbeiter", ["900"], True),
-    ("1900 Mitarbeiter", ["900"], False),                      # word boundaries
-    ("über eine Milliarde Nutzer", ["eine Milliarde"], True),
-    ("drei Milliarden", ["eine Milliarde"], False),
-    ("Die Quellen sagen dazu nichts.", ["Los Alamos"], False),
-    ("Er studierte am MIT.", ["MIT"], True),
-    ("Er kam mit dem Auto.", ["MIT"], False),                 # acronyms keep their case
-])
+@pytest.mark.parametrize(
+    "answer, golds, expected",
+    [
+        ("Jason Droege [1]", ["Jason Droege"], True),
+        ("Der neue Interims-CEO ist Jason Droege.", ["Jason Droege"], True),
+        ("Droege", ["Jason Droege"], False),
+        ("14.3 billion dollars", ["14,3 Milliarden"], True),
+        ("143 Milliarden", ["14,3 Milliarden"], False),
+        ("etwa 900 Mitarbeiter", ["900"], True),
+        ("1900 Mitarbeiter", ["900"], False),  # word boundaries
+        ("über eine Milliarde Nutzer", ["eine Milliarde"], True),
+        ("drei Milliarden", ["eine Milliarde"], False),
+        ("Die Quellen sagen dazu nichts.", ["Los Alamos"], False),
+        ("Er studierte am MIT.", ["MIT"], True),
+        ("Er kam mit dem Auto.", ["MIT"], False),  # acronyms keep their case
+    ],
+)
 def test_contains_answer(answer, golds, expected):
     assert metrics.contains_answer(answer, golds) is expected
 
 
-@pytest.mark.parametrize("answer, golds, f1", [
-    ("Jason Droege", ["Jason Droege"], 1.0),
-    ("Jason", ["Jason Droege"], 2 / 3),
-    ("etwas anderes", ["Jason Droege"], 0.0),
-    ("in Los Alamos", ["Los Alamos", "New Mexico"], 0.8),
-])
+@pytest.mark.parametrize(
+    "answer, golds, f1",
+    [
+        ("Jason Droege", ["Jason Droege"], 1.0),
+        ("Jason", ["Jason Droege"], 2 / 3),
+        ("etwas anderes", ["Jason Droege"], 0.0),
+        ("in Los Alamos", ["Los Alamos", "New Mexico"], 0.8),
+    ],
+)
 def test_token_f1(answer, golds, f1):
     assert metrics.token_f1(answer, golds) == pytest.approx(f1)
 
@@ -57,13 +66,16 @@ def test_token_f1(answer, golds, f1):
 RANKED = ["seeds/002_x.txt", "seeds/004_y.txt", "seeds/000_z.txt"]
 
 
-@pytest.mark.parametrize("gold, hit1, hit5, rr", [
-    (["002_x.txt"], 1.0, 1.0, 1.0),
-    (["004_y.txt"], 0.0, 1.0, 0.5),
-    (["000_z.txt", "004_y.txt"], 0.0, 1.0, 0.5),
-    (["001_w.txt"], 0.0, 0.0, 0.0),
-    (["x.txt"], 0.0, 0.0, 0.0),  # a suffix match must start at a path separator
-])
+@pytest.mark.parametrize(
+    "gold, hit1, hit5, rr",
+    [
+        (["002_x.txt"], 1.0, 1.0, 1.0),
+        (["004_y.txt"], 0.0, 1.0, 0.5),
+        (["000_z.txt", "004_y.txt"], 0.0, 1.0, 0.5),
+        (["001_w.txt"], 0.0, 0.0, 0.0),
+        (["x.txt"], 0.0, 0.0, 0.0),  # a suffix match must start at a path separator
+    ],
+)
 def test_hit_and_mrr(gold, hit1, hit5, rr):
     assert metrics.hit_at(RANKED, gold, 1) == hit1
     assert metrics.hit_at(RANKED, gold, 5) == hit5
@@ -78,27 +90,42 @@ def test_mrr_cut_at_k():
     assert metrics.reciprocal_rank([f"f{i}" for i in range(12)], ["f11"], 10) == 0.0
 
 
-@pytest.mark.parametrize("spans, start, expected", [
-    ([("c/a.txt", 0, 100), ("c/b.txt", 0, 50)], 70, 1.0),
-    ([("c/a.txt", 0, 100)], 100, 0.0),          # end is exclusive
-    ([("c/b.txt", 0, 500)], 70, 0.0),           # right offset, wrong file
-])
+@pytest.mark.parametrize(
+    "spans, start, expected",
+    [
+        ([("c/a.txt", 0, 100), ("c/b.txt", 0, 50)], 70, 1.0),
+        ([("c/a.txt", 0, 100)], 100, 0.0),  # end is exclusive
+        ([("c/b.txt", 0, 500)], 70, 0.0),  # right offset, wrong file
+    ],
+)
 def test_passage_hit(spans, start, expected):
     assert metrics.passage_hit(spans, ["a.txt"], start) == expected
 
 
-@pytest.mark.parametrize("abstained, answerable, expected", [
-    ([True, False, True, False], [False, True, True, False],
-     {"abstain_precision": 0.5, "abstain_recall": 0.5, "false_abstain_rate": 0.5}),
-    ([False, False], [True, True], {"abstain_precision": None, "abstain_recall": None, "false_abstain_rate": 0.0}),
-    ([True, True], [False, False], {"abstain_precision": 1.0, "abstain_recall": 1.0, "false_abstain_rate": None}),
-])
+@pytest.mark.parametrize(
+    "abstained, answerable, expected",
+    [
+        (
+            [True, False, True, False],
+            [False, True, True, False],
+            {"abstain_precision": 0.5, "abstain_recall": 0.5, "false_abstain_rate": 0.5},
+        ),
+        ([False, False], [True, True], {"abstain_precision": None, "abstain_recall": None, "false_abstain_rate": 0.0}),
+        ([True, True], [False, False], {"abstain_precision": 1.0, "abstain_recall": 1.0, "false_abstain_rate": None}),
+    ],
+)
 def test_abstention_counts(abstained, answerable, expected):
     assert metrics.abstention(abstained, answerable) == expected
 
 
-@pytest.mark.parametrize("values, q, expected", [
-    ([1, 2, 3, 4], 50, 2.5), ([5], 95, 5), ([], 50, None), ([1, 2, 3, 4, 5], 95, 4.8),
-])
+@pytest.mark.parametrize(
+    "values, q, expected",
+    [
+        ([1, 2, 3, 4], 50, 2.5),
+        ([5], 95, 5),
+        ([], 50, None),
+        ([1, 2, 3, 4, 5], 95, 4.8),
+    ],
+)
 def test_percentile(values, q, expected):
     assert metrics.percentile(values, q) == (pytest.approx(expected) if expected is not None else None)

@@ -16,9 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import main
-from rag.llm.discovery import discover, find_model
 from rag.errors import ModelError
-from rag.llm.llama import packaged_default, resolve_model
+from rag.llm.catalog import assemble_packaged, choose_model, discover, find_model, packaged_path, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOL = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,11 +41,18 @@ def place(src: Path, dst: Path) -> Path:
 
 def manifest(*layers: tuple[str, str, int]) -> str:
     """An Ollama manifest as `ollama pull` writes it (OCI image manifest, schema 2)."""
+
     def layer(media, digest, size):
         return {"mediaType": media, "digest": digest, "size": size}
-    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                       "config": layer("application/vnd.docker.container.image.v1+json", "sha256:" + "c" * 64, 485),
-                       "layers": [layer(*spec) for spec in layers]})
+
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": layer("application/vnd.docker.container.image.v1+json", "sha256:" + "c" * 64, 485),
+            "layers": [layer(*spec) for spec in layers],
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +88,7 @@ def home(tmp_path_factory, smollm_path) -> Path:
 
     # the packaged default lives under ~/.cache: link the verified one so that pointing HOME
     # here does not assemble 250 MB again
-    packaged = packaged_default()
+    packaged = assemble_packaged()
     cache = home / ".cache" / packaged.parent.name
     cache.mkdir(parents=True)
     for name in (packaged.name, packaged.name + ".verified"):
@@ -122,7 +128,30 @@ def test_each_store_is_found_with_its_header_facts(home, smollm_path, name, sour
 
 def test_packaged_default_is_listed_first(home):
     first = listed(home)[0][0]
-    assert (first.source, first.path.resolve()) == ("packaged", packaged_default().resolve())
+    assert (first.source, first.path.resolve()) == ("packaged", packaged_path().resolve())
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_looking_writes_nothing(tmp_path, monkeypatch):
+    """`rag models` and `rag doctor` look at the packaged default before it is assembled: it is
+    reported as such and no file (not even its cache folder) appears."""
+    for var in TOOL_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RAG_HOME", str(tmp_path))
+    choice = choose_model(None, tmp_path / "models")
+    assert (choice.packaged, choice.origin, choice.path) == (True, "packaged default", packaged_path())
+    assert tmp_path in choice.path.parents and not choice.path.exists()
+    found, skipped = discover(tmp_path, tmp_path / "models", env={})
+    assert found == [] and [s.where for s in skipped] == ["packaged default"]
+    assert "not assembled yet" in skipped[0].reason
+    assert find_model("gemma", tmp_path, tmp_path / "models", env={}).source == "packaged"
+    result = run("models")
+    assert result.exit_code == 0 and "not assembled yet" in result.stderr, result.output
+    assert tree(tmp_path) == []
 
 
 def test_one_file_is_listed_once(home):
@@ -131,26 +160,32 @@ def test_one_file_is_listed_once(home):
     assert "smollm2:latest" not in names  # the same blob as smollm2:135m
 
 
-@pytest.mark.parametrize("where,reason", [
-    ("models/not-a-model.gguf", "not a GGUF file"),
-    ("models/gone.gguf", "broken symbolic link"),
-    ("half-downloaded.gguf", "broken symbolic link"),
-    ("smollm2/broken", "unreadable Ollama manifest"),
-])
+@pytest.mark.parametrize(
+    "where,reason",
+    [
+        ("models/not-a-model.gguf", "not a GGUF file"),
+        ("models/gone.gguf", "broken symbolic link"),
+        ("half-downloaded.gguf", "broken symbolic link"),
+        ("smollm2/broken", "unreadable Ollama manifest"),
+    ],
+)
 def test_debris_is_skipped_with_a_reason(home, where, reason):
     skipped = {s.where: s.reason for s in listed(home)[1]}
     assert [r for w, r in skipped.items() if w.endswith(where)] == [reason]
 
 
-@pytest.mark.parametrize("query,name", [
-    (OLLAMA_NAME, OLLAMA_NAME),
-    ("SMOLLM2:135M", OLLAMA_NAME),
-    ("smollm2", "smollm2:latest"),  # Ollama's default tag, though listed as smollm2:135m
-    (HF_NAME, HF_NAME),
-    ("lmstudio-community/", LMSTUDIO_NAME),  # a unique prefix
-    ("not-a-model.gguf", "not-a-model.gguf"),  # named, so found; resolve_model then rejects it
-    ("gemma", None),  # the packaged default, by its file name
-])
+@pytest.mark.parametrize(
+    "query,name",
+    [
+        (OLLAMA_NAME, OLLAMA_NAME),
+        ("SMOLLM2:135M", OLLAMA_NAME),
+        ("smollm2", "smollm2:latest"),  # Ollama's default tag, though listed as smollm2:135m
+        (HF_NAME, HF_NAME),
+        ("lmstudio-community/", LMSTUDIO_NAME),  # a unique prefix
+        ("not-a-model.gguf", "not-a-model.gguf"),  # named, so found; resolve_model then rejects it
+        ("gemma", None),  # the packaged default, by its file name
+    ],
+)
 def test_find_model(home, query, name):
     found = find_model(query, home, home / "models", env={})
     if name is None:
@@ -159,11 +194,14 @@ def test_find_model(home, query, name):
         assert found.name == name
 
 
-@pytest.mark.parametrize("query,message", [
-    ("smollm2-135m", "matches 3 models"),  # LM Studio's, the HF cache's and models/ file names
-    ("llama3.1:8b", "no model named 'llama3.1:8b'"),
-    ("meta-llama/none.gguf", "does not exist and no model has that name"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("smollm2-135m", "matches 3 models"),  # LM Studio's, the HF cache's and models/ file names
+        ("llama3.1:8b", "no model named 'llama3.1:8b'"),
+        ("meta-llama/none.gguf", "does not exist and no model has that name"),
+    ],
+)
 def test_find_model_refuses(home, query, message):
     with pytest.raises(ModelError) as err:
         find_model(query, home, home / "models", env={})
@@ -171,14 +209,18 @@ def test_find_model_refuses(home, query, message):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("explicit,expected", [
-    (OLLAMA_NAME, lambda home: home / ".ollama" / "models" / "blobs"),
-    (HF_NAME, lambda home: home / ".cache" / "huggingface" / "hub"),
-    (None, lambda home: home / "models" / SMOL),  # no --model: the first GGUF in models/
-])
+@pytest.mark.parametrize(
+    "explicit,expected",
+    [
+        (OLLAMA_NAME, lambda home: home / ".ollama" / "models" / "blobs"),
+        (HF_NAME, lambda home: home / ".cache" / "huggingface" / "hub"),
+        (None, lambda home: home / "models" / SMOL),  # no --model: the first GGUF in models/
+    ],
+)
 def test_resolve_model_takes_names(in_home, explicit, expected):
     choice = resolve_model(explicit, in_home / "models")
     assert choice.path == expected(in_home) or expected(in_home) in choice.path.parents
+    assert choose_model(explicit, in_home / "models") == choice  # nothing to assemble: the same
 
 
 def test_resolve_model_rejects_a_named_file_that_is_no_model(in_home):
@@ -204,9 +246,17 @@ def test_models_json(in_home, smollm_path):
     out = json.loads(result.stdout)
     models = {m["name"]: m for m in out["models"]}
     assert models[OLLAMA_NAME] | {"path": None} == {
-        "name": OLLAMA_NAME, "path": None, "source": "ollama", "size": smollm_path.stat().st_size,
-        "quantization": "Q4_1", "context_length": 8192, "chat_template": True, "n_params": 134515008,
-        "architecture": "llama", "default": False}
+        "name": OLLAMA_NAME,
+        "path": None,
+        "source": "ollama",
+        "size": smollm_path.stat().st_size,
+        "quantization": "Q4_1",
+        "context_length": 8192,
+        "chat_template": True,
+        "n_params": 134515008,
+        "architecture": "llama",
+        "default": False,
+    }
     assert [m["name"] for m in out["models"] if m["default"]] == [SMOL]
     assert {s["reason"] for s in out["skipped"]} >= {"not a GGUF file", "broken symbolic link"}
 
@@ -239,10 +289,18 @@ def test_ask_with_an_ollama_name(seeds_index, home, monkeypatch):
 
 
 def test_models_imports_no_heavy_library(in_home):
-    code = ("import sys; from click.testing import CliRunner; from rag.cli import main; "
-            "r = CliRunner().invoke(main, ['models', '--json']); assert r.exit_code == 0, r.output; "
-            "print([m for m in ('llama_cpp', 'numpy', 'torch', 'faiss', 'tensorflow', 'sentence_transformers') "
-            "if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    code = (
+        "import sys; from click.testing import CliRunner; from rag.cli import main; "
+        "r = CliRunner().invoke(main, ['models', '--json']); assert r.exit_code == 0, r.output; "
+        "print([m for m in ('llama_cpp', 'numpy', 'torch', 'faiss', 'tensorflow', 'sentence_transformers') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
     assert out.stdout.strip() == "[]"

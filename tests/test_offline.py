@@ -34,9 +34,21 @@ def test_ask_opens_no_connection(seeds_index, tmp_path):
     log = tmp_path / "attempts.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
     proc = subprocess.run(
-        [sys.executable, "-c", GUARD.format(log=str(log)), "ask", "Wer wird Interims-CEO von Scale AI?",
-         "--index", str(seeds_index), "--json"],
-        capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-c",
+            GUARD.format(log=str(log)),
+            "ask",
+            "Wer wird Interims-CEO von Scale AI?",
+            "--index",
+            str(seeds_index),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Droege" in json.loads(proc.stdout)["answer"]
     assert log.read_text() == "", f"connection attempts: {log.read_text()}"
@@ -49,6 +61,10 @@ def test_index_opens_no_connection(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
     proc = subprocess.run(
         [sys.executable, "-c", GUARD.format(log=str(log)), "index", str(SEEDS), "--index", str(tmp_path / "idx")],
-        capture_output=True, text=True, env=env, timeout=300)
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert log.read_text() == "", f"connection attempts: {log.read_text()}"

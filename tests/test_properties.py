@@ -9,18 +9,50 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.ingest.chunking import chunk_document
 from rag.answer.citations import parse_citations, renumber
-from rag.ingest.corpus import SourceFile, windows
 from rag.eval.metrics import normalize_answer
+from rag.ingest.chunking import chunk_document
+from rag.ingest.corpus import SourceFile, windows
 from rag.lang.text import fold, normalize_number, sentence_spans
 from rag.types import Document
 
 # text shaped like articles: words, umlauts, numbers, abbreviations, sentence ends, blank
 # lines, hard wraps, quotes
-PIECES = st.sampled_from(["Meta", "investiert", "14,3", "Mrd.", "Dollar", "z. B.", "Scale AI", "Größe", "über",
-                          "Wang.", "Er sagt:", "„Ja.“", "1.", "Juni", "2025", "!", "?", ".", " ", "  ", "\n",
-                          "\n\n", "\r\n", "\t", "ß", "–", "e.V.", "U.S.", "(", ")", "[1]"])
+PIECES = st.sampled_from(
+    [
+        "Meta",
+        "investiert",
+        "14,3",
+        "Mrd.",
+        "Dollar",
+        "z. B.",
+        "Scale AI",
+        "Größe",
+        "über",
+        "Wang.",
+        "Er sagt:",
+        "„Ja.“",
+        "1.",
+        "Juni",
+        "2025",
+        "!",
+        "?",
+        ".",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\t",
+        "ß",
+        "–",
+        "e.V.",
+        "U.S.",
+        "(",
+        ")",
+        "[1]",
+    ]
+)
 TEXTS = st.lists(PIECES, max_size=300).map(" ".join) | st.text(max_size=2000)
 
 
@@ -29,15 +61,15 @@ TEXTS = st.lists(PIECES, max_size=300).map(" ".join) | st.text(max_size=2000)
 def test_chunk_offsets_slice_back_to_the_chunk(text, max_chars, overlap):
     chunks = chunk_document(Document("x.txt", text, "h"), max_chars, overlap)
     for c in chunks:
-        assert text[c.start:c.end] == c.text
+        assert text[c.start : c.end] == c.text
         assert 0 <= c.start < c.end <= len(text)
         assert len(c.text) <= max_chars
     # every word of the text is in some chunk
     covered = [False] * len(text)
     for c in chunks:
-        covered[c.start:c.end] = [True] * (c.end - c.start)
+        covered[c.start : c.end] = [True] * (c.end - c.start)
     for m in re.finditer(r"\S+", text):
-        assert any(covered[m.start():m.end()]), m.group()
+        assert any(covered[m.start() : m.end()]), m.group()
 
 
 @settings(max_examples=300)
@@ -47,9 +79,14 @@ def test_sentence_spans_slice_inside_the_text(text):
         assert 0 <= s < e <= len(text) and text[s:e].strip() == text[s:e]
 
 
-MARKERS = st.lists(st.one_of(st.text(max_size=20), st.integers(-3, 30).map(lambda i: f"[{i}]"),
-                             st.lists(st.integers(0, 30), min_size=1, max_size=4).map(
-                                 lambda ids: "[" + ", ".join(map(str, ids)) + "]")), max_size=20).map("".join)
+MARKERS = st.lists(
+    st.one_of(
+        st.text(max_size=20),
+        st.integers(-3, 30).map(lambda i: f"[{i}]"),
+        st.lists(st.integers(0, 30), min_size=1, max_size=4).map(lambda ids: "[" + ", ".join(map(str, ids)) + "]"),
+    ),
+    max_size=20,
+).map("".join)
 
 
 @settings(max_examples=500)
@@ -60,7 +97,9 @@ def test_parser_never_returns_a_citation_not_in_the_prompt(raw, valid):
     assert len(cited) == len(set(cited))
     # renumbering keeps only the cited ones, as 1..n
     renumbered = renumber(text, cited)
-    found = {int(n) for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", renumbered) for n in re.split(r"\s*,\s*", group)}
+    found = {
+        int(n) for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", renumbered) for n in re.split(r"\s*,\s*", group)
+    }
     assert found <= set(range(1, len(cited) + 1))
 
 

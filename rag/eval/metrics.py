@@ -5,39 +5,52 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 
-from rag.lang.text import fold, normalize_number
+from rag.lang.lexicon import ARTICLES, CITATION_MARKER, NUMBER, NUMBER_WORDS, SCALES, both
+from rag.lang.text import canonical_words, fold, normalize_number
 
-_ARTICLES = frozenset("der die das den dem des ein eine einer eines einem einen the a an".split())
-
-_NUMBER_WORDS = {
-    "ein": 1, "eine": 1, "einer": 1, "one": 1, "a": 1, "zwei": 2, "two": 2, "drei": 3, "three": 3,
-    "vier": 4, "four": 4, "fuenf": 5, "five": 5, "sechs": 6, "six": 6, "sieben": 7, "seven": 7,
-    "acht": 8, "eight": 8, "neun": 9, "nine": 9, "zehn": 10, "ten": 10, "zwoelf": 12, "twelve": 12,
-}
-_SCALED_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\s+(?=(milliarde|million|tausend|billion|thousand|hundert|hundred))")
-
-# Surface forms that mean the same thing, applied before tokenising (after folding).
-_SYNONYMS = [
-    (r"\bus-dollar\b|\busd\b|\$", " dollar "),
-    (r"\bmilliarden\b|\bmilliarde\b|\bmrd\b\.?", " billion "),
-    (r"\bmillionen\b|\bmio\b\.?", " million "),
-    (r"\bbillionen\b", " trillion "),
-    (r"\bprozent\b|%", " percent "),
-    (r"\beuro\b|€", " euro "),
-]
+_ARTICLES = frozenset(both(ARTICLES))
+_NUMBER_WORDS = {fold(w): n for lang in NUMBER_WORDS for w, n in NUMBER_WORDS[lang].items()}
+# a number word before a scale word or "hundred" (prefixes: "milliarde" also finds "milliarden")
+_SCALED_WORD = re.compile(
+    r"\b("
+    + "|".join(_NUMBER_WORDS)
+    + r")\s+(?=("
+    + "|".join(
+        sorted(
+            {fold(w) for table in SCALES.values() for w in table}
+            | {fold(w) for w, n in _NUMBER_WORDS.items() if n == 100}
+        )
+    )
+    + "))"
+)
 
 
-def normalize_answer(text: str) -> str:
+@lru_cache(maxsize=4)
+def _synonyms(lang: str | None) -> tuple[re.Pattern, dict[str, str]]:
+    """Surface forms that mean the same thing (unit and scale words -> English), as one
+    pattern, so that no replacement is replaced again ('Milliarde' -> 'billion' must not
+    go on to German 'Billion' -> 'trillion')."""
+    table = {fold(k): v for k, v in canonical_words(lang).items()}
+    alternatives = [
+        rf"\b{re.escape(k)}\b" if k[0].isalnum() else re.escape(k) for k in sorted(table, key=len, reverse=True)
+    ]
+    return re.compile("|".join(alternatives)), table
+
+
+def normalize_answer(text: str, lang: str | None = None) -> str:
     """Case, umlauts/ß, punctuation, articles, number formats and common unit words folded
-    away, so 'Die 14,3 Milliarden US-Dollar.' and '14.3 billion dollar' compare equal."""
-    text = re.sub(r"\[[\d,\s]*\]", " ", text)  # citation markers are not part of the answer
+    away, so 'Die 14,3 Milliarden US-Dollar.' and '14.3 billion dollar' compare equal.
+    lang: the language answer and gold are in, if known: it decides whether 'Billion' is
+    a German 10^12 ('trillion') or an English 10^9."""
+    text = CITATION_MARKER.sub(" ", text)  # citation markers are not part of the answer
     text = fold(text)
     # "eine Milliarde" is "1 billion", not the article "eine" and any billion
     text = _SCALED_WORD.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} ", text)
-    text = re.sub(r"\d+(?:[.,]\d+)*", lambda m: " " + normalize_number(m.group()) + " ", text)
-    for pattern, repl in _SYNONYMS:
-        text = re.sub(pattern, repl, text)
+    text = NUMBER.sub(lambda m: " " + normalize_number(m.group()) + " ", text)
+    synonyms, table = _synonyms(lang)
+    text = synonyms.sub(lambda m: f" {table[m.group()]} ", text)
     # punctuation -> space, but keep the decimal point inside numbers
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     text = re.sub(r"[^\w.]+", " ", text)
@@ -48,27 +61,27 @@ def _is_acronym(text: str) -> bool:
     return 2 <= len(text) <= 5 and text.isalpha() and text.isupper()
 
 
-def contains_answer(answer: str, golds: list[str]) -> bool:
+def contains_answer(answer: str, golds: list[str], lang: str | None = None) -> bool:
     """A gold answer occurs in the answer, on word boundaries, after normalisation.
     Acronyms keep their case: gold "MIT" must not match the German word "mit"."""
-    hay = f" {normalize_answer(answer)} "
+    hay = f" {normalize_answer(answer, lang)} "
     for gold in golds:
         if _is_acronym(gold):
             if re.search(rf"(?<!\w){gold}(?!\w)", answer):
                 return True
             continue
-        norm = normalize_answer(gold)
+        norm = normalize_answer(gold, lang)
         if norm and f" {norm} " in hay:
             return True
     return False
 
 
-def token_f1(answer: str, golds: list[str]) -> float:
+def token_f1(answer: str, golds: list[str], lang: str | None = None) -> float:
     """SQuAD-style token F1 against the best-matching gold answer."""
-    pred = normalize_answer(answer).split()
+    pred = normalize_answer(answer, lang).split()
     best = 0.0
     for gold in golds:
-        ref = normalize_answer(gold).split()
+        ref = normalize_answer(gold, lang).split()
         common = sum((Counter(pred) & Counter(ref)).values())
         if not common:
             continue
@@ -101,8 +114,11 @@ def reciprocal_rank(ranked_files: list[str], gold_sources: list[str], k: int = 1
 
 def passage_hit(spans: list[tuple[str, int, int]], gold_sources: list[str], answer_start: int, k: int = 5) -> float:
     """The gold answer's character offset lies inside one of the top-k chunks of its file."""
-    return 1.0 if any(source_matches(src, gold_sources) and start <= answer_start < end
-                      for src, start, end in spans[:k]) else 0.0
+    return (
+        1.0
+        if any(source_matches(src, gold_sources) and start <= answer_start < end for src, start, end in spans[:k])
+        else 0.0
+    )
 
 
 def abstention(abstained: list[bool], answerable: list[bool]) -> dict:

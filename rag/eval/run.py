@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from rag.eval import metrics
 from rag.answer.citations import strip_markers
 from rag.errors import RagError
+from rag.eval import metrics
 
 RETRIEVAL_DEPTH = 10  # ranks scored for MRR@10; the answer itself uses the top k
 
@@ -70,7 +70,9 @@ def load_gold(path: Path) -> list[GoldItem]:
         raise GoldError(f"gold file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GoldError(f"cannot read gold file {path} ({exc}); it must be UTF-8 JSON Lines") from None
-    items, errors, seen = [], [], set()
+    items: list[GoldItem] = []
+    errors: list[str] = []
+    seen: set[str] = set()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -84,11 +86,22 @@ def load_gold(path: Path) -> list[GoldItem]:
             errors.append(f"line {n}: {problem}")
             continue
         seen.add(obj["id"])
-        items.append(GoldItem(obj["id"], obj["question"], tuple(obj["answers"]), tuple(obj["sources"]),
-                              obj.get("lang"), obj.get("type"), obj.get("answer_start")))
+        items.append(
+            GoldItem(
+                obj["id"],
+                obj["question"],
+                tuple(obj["answers"]),
+                tuple(obj["sources"]),
+                obj.get("lang"),
+                obj.get("type"),
+                obj.get("answer_start"),
+            )
+        )
     if errors:
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        raise GoldError(f"{path} has {len(errors)} malformed line(s): {'; '.join(errors[:5])}{more}; fix them and run again")
+        raise GoldError(
+            f"{path} has {len(errors)} malformed line(s): {'; '.join(errors[:5])}{more}; fix them and run again"
+        )
     if not items:
         raise GoldError(f"{path} holds no questions")
     return items
@@ -107,7 +120,7 @@ def sample(items: list[GoldItem], n: int | None) -> list[GoldItem]:
 def retrieval_scores(item: GoldItem, retrieved: list[dict], chunk_text: Callable[[str, int, int], str]) -> dict:
     files = metrics.file_ranking([r["source"] for r in retrieved])
     spans = [(r["source"], r["start"], r["end"]) for r in retrieved]
-    out = {"hit@1": None, "hit@5": None, "mrr@10": None, "passage_hit@5": None}
+    out: dict[str, float | None] = {"hit@1": None, "hit@5": None, "mrr@10": None, "passage_hit@5": None}
     if not item.answerable:
         return out
     out["hit@1"] = metrics.hit_at(files, list(item.sources), 1)
@@ -116,9 +129,15 @@ def retrieval_scores(item: GoldItem, retrieved: list[dict], chunk_text: Callable
     if item.answer_start is not None:
         out["passage_hit@5"] = metrics.passage_hit(spans, list(item.sources), item.answer_start, 5)
     else:  # no offset given: a top-5 chunk of a gold file contains a gold answer string
-        out["passage_hit@5"] = 1.0 if any(
-            metrics.source_matches(s, list(item.sources)) and metrics.contains_answer(chunk_text(s, a, b), list(item.answers))
-            for s, a, b in spans[:5]) else 0.0
+        out["passage_hit@5"] = (
+            1.0
+            if any(
+                metrics.source_matches(s, list(item.sources))
+                and metrics.contains_answer(chunk_text(s, a, b), list(item.answers))
+                for s, a, b in spans[:5]
+            )
+            else 0.0
+        )
     return out
 
 
@@ -180,8 +199,9 @@ def summarize(items: list[dict], gold: list[GoldItem], retrieval_only: bool) -> 
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -192,15 +212,28 @@ def retrieve_only(retriever, question: str, depth: int, mode: str = "hybrid") ->
     t0 = time.perf_counter()
     hits = retriever.search(question, depth, mode)
     ms = (time.perf_counter() - t0) * 1000
-    return {"question": question,
-            "retrieved": [{"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end,
-                           "score": round(float(h.score), 6)} for h in hits],
-            "timings": {"retrieve_ms": round(ms, 2)}}
+    return {
+        "question": question,
+        "retrieved": [
+            {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(float(h.score), 6)}
+            for h in hits
+        ],
+        "timings": {"retrieve_ms": round(ms, 2)},
+    }
 
 
-def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = "hybrid", strategy: str = "checked",
-        progress: Callable[[int, int, float | None], None] | None = None) -> tuple[list[dict], dict]:
+def run(
+    gold: list[GoldItem],
+    retriever,
+    answerer=None,
+    k: int = 5,
+    mode: str = "hybrid",
+    strategy: str = "checked",
+    progress: Callable[[int, int, float | None], None] | None = None,
+) -> tuple[list[dict], dict]:
     """Answer (or only retrieve, when answerer is None) every gold question; models stay loaded."""
+    from rag.cli.render import answer_json  # the object `rag ask --json` prints
+
     chunk_texts = {(c.source, c.start, c.end): c.text for c in retriever.index.chunks}
 
     def chunk_text(source: str, start: int, end: int) -> str:
@@ -213,7 +246,7 @@ def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = 
             out = retrieve_only(retriever, g.question, depth, mode)
         else:
             answer = answerer.ask(g.question, k=k, retriever=mode, depth=depth, strategy=strategy)
-            out = {**answer.to_json(), "trace": answer.trace}
+            out = {**answer_json(answer), "trace": answer.trace}
         scores = retrieval_scores(g, out["retrieved"], chunk_text)
         if answerer is not None:
             scores.update(answer_scores(g, out))
@@ -230,18 +263,27 @@ def run(gold: list[GoldItem], retriever, answerer=None, k: int = 5, mode: str = 
 
 # (key, label, format) in the order they are printed
 FIGURES = [
-    ("questions", "questions", "d"), ("answerable", "answerable", "d"),
-    ("hit@1", "retrieval hit@1 (file)", ".3f"), ("hit@5", "retrieval hit@5 (file)", ".3f"),
-    ("mrr@10", "retrieval MRR@10 (file)", ".3f"), ("passage_hit@5", "passage hit@5", ".3f"),
-    ("accuracy", "answer accuracy", ".3f"), ("token_f1", "answer token F1", ".3f"),
-    ("citation_precision", "citation precision", ".3f"), ("citation_recall", "citation recall", ".3f"),
-    ("abstain_precision", "abstention precision", ".3f"), ("abstain_recall", "abstention recall", ".3f"),
+    ("questions", "questions", "d"),
+    ("answerable", "answerable", "d"),
+    ("hit@1", "retrieval hit@1 (file)", ".3f"),
+    ("hit@5", "retrieval hit@5 (file)", ".3f"),
+    ("mrr@10", "retrieval MRR@10 (file)", ".3f"),
+    ("passage_hit@5", "passage hit@5", ".3f"),
+    ("accuracy", "answer accuracy", ".3f"),
+    ("token_f1", "answer token F1", ".3f"),
+    ("citation_precision", "citation precision", ".3f"),
+    ("citation_recall", "citation recall", ".3f"),
+    ("abstain_precision", "abstention precision", ".3f"),
+    ("abstain_recall", "abstention recall", ".3f"),
     ("false_abstain_rate", "false abstention rate", ".3f"),
-    ("mode_generated", "mode: generated", ".3f"), ("mode_extractive", "mode: extractive", ".3f"),
-    ("mode_abstained", "mode: abstained", ".3f"), ("conflicts", "conflicts reported", "d"),
+    ("mode_generated", "mode: generated", ".3f"),
+    ("mode_extractive", "mode: extractive", ".3f"),
+    ("mode_abstained", "mode: abstained", ".3f"),
+    ("conflicts", "conflicts reported", "d"),
     ("answer_words_median", "answer words (median)", ".1f"),
     ("retrieve_ms_p50", "retrieval ms p50", ".1f"),
-    ("latency_ms_p50", "latency ms p50", ".0f"), ("latency_ms_p95", "latency ms p95", ".0f"),
+    ("latency_ms_p50", "latency ms p50", ".0f"),
+    ("latency_ms_p95", "latency ms p95", ".0f"),
     ("prompt_tokens_mean", "prompt tokens (mean)", ".1f"),
     ("completion_tokens_mean", "completion tokens (mean)", ".1f"),
     ("tokens_per_second", "completion tokens/s", ".1f"),

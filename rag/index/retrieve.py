@@ -11,12 +11,14 @@ Fusion (measured in scripts/bench_retrieval.py; see README):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from rag.index.embedders import Embedder
 from rag.index.store import Index
 from rag.lang.text import detect_language
-from rag.types import Hit
+from rag.types import Hit, Query
 
 RETRIEVERS = ("hybrid", "dense", "lexical")
 LEXICAL_WEIGHT = 1.3
@@ -46,42 +48,51 @@ class Retriever:
         """Cosine similarity of every sentence of each given chunk to the question."""
         off = self.index.unit_offsets
         if self.index.unit_vectors is None:  # a large index keeps no sentence vectors: embed them now
-            texts, bounds = [], [0]
+            texts: list[str] = []
+            bounds = [0]
             for i in chunk_ids:
                 c = self.index.chunks[i]
-                texts.extend(c.text[s - c.start:e - c.start] for s, e in self.index.units[off[i]:off[i + 1]])
+                texts.extend(c.text[s - c.start : e - c.start] for s, e in self.index.units[off[i] : off[i + 1]])
                 bounds.append(len(texts))
             sims = self.embedder.encode(texts) @ qvec if texts else np.zeros(0, np.float32)
-            return [sims[bounds[j]:bounds[j + 1]] for j in range(len(chunk_ids))]
+            return [sims[bounds[j] : bounds[j + 1]] for j in range(len(chunk_ids))]
         if len(chunk_ids) == len(self.index.chunks):  # one product over all sentences
             sims = self.index.unit_matrix @ qvec
-            return [sims[off[i]:off[i + 1]] for i in chunk_ids]
+            return [sims[off[i] : off[i + 1]] for i in chunk_ids]
         rows = [np.arange(off[i], off[i + 1]) for i in chunk_ids]
         flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         sims = np.asarray(self.index.unit_vectors[flat], dtype=np.float32) @ qvec
-        bounds = np.cumsum([0] + [len(r) for r in rows])
-        return [sims[bounds[j]:bounds[j + 1]] for j in range(len(rows))]
+        row_bounds = np.cumsum([0] + [len(r) for r in rows])
+        return [sims[row_bounds[j] : row_bounds[j + 1]] for j in range(len(rows))]
 
-    def lexical_weight(self, question: str) -> float:
+    def query(self, question: str) -> Query:
+        """The question as retrieval reads it (the answer stage builds it once, beside its
+        own analysis of the question, and passes it down)."""
+        return Query(question, detect_language(question), tuple(self.index.lexical.query_terms(question)))
+
+    def lexical_weight(self, query: Query | str) -> float:
+        query = self.query(query) if isinstance(query, str) else query
         lex = self.index.lexical
-        terms = lex.query_terms(question)
-        idf = [lex.idf(t) for t in terms]
+        idf = [lex.idf(t) for t in query.terms]
         total = sum(idf)
-        known = sum(w for t, w in zip(terms, idf) if lex.knows(t)) / total if total else 0.0
-        same_language = detect_language(question) in lex.languages
+        known = sum(w for t, w in zip(query.terms, idf) if lex.knows(t)) / total if total else 0.0
+        same_language = query.lang in lex.languages
         return LEXICAL_WEIGHT * known * (1.0 if same_language else CROSS_LINGUAL_FACTOR)
 
-    def search(self, question: str, k: int, mode: str = "hybrid", qvec: np.ndarray | None = None) -> list[Hit]:
-        """The k best chunks. qvec: the question's embedding, when the caller has it already."""
+    def search(self, query: Query | str, k: int, mode: str = "hybrid", qvec: np.ndarray | None = None) -> list[Hit]:
+        """The k best chunks for a Query (or a question, analysed here). qvec: the
+        question's embedding, when the caller has it already."""
         if mode not in RETRIEVERS:
             raise ValueError(f"unknown retriever {mode!r}")
+        query = self.query(query) if isinstance(query, str) else query
         n = len(self.index.chunks)
-        if qvec is None and mode != "lexical":
-            qvec = self.embedder.encode([question])[0]
-        lexical_all = self.index.lexical.scores(question) if mode != "dense" else None
         if mode == "lexical":
-            ids = np.argsort(-lexical_all, kind="stable")[:k]
-            return self._hits(ids, lexical_all[ids], None, lexical_all[ids], qvec)
+            bm25 = self.index.lexical.term_scores(query.terms)
+            ids = np.argsort(-bm25, kind="stable")[:k]
+            return self._hits(ids, bm25[ids], None, bm25[ids], qvec)
+        if qvec is None:
+            qvec = self.embedder.encode([query.text])[0]
+        lexical_all = self.index.lexical.term_scores(query.terms) if mode != "dense" else None
 
         if n <= ALL_CANDIDATES_UP_TO:
             ids, dense = self.dense_scores(qvec)
@@ -97,31 +108,55 @@ class Retriever:
             semantic = dense + np.array([s.max() if s.size else d for s, d in zip(sentences, dense)], dtype=np.float32)
         else:  # no stored sentence vectors: the chunk's own similarity, twice, keeps the fused scale
             sentences, semantic = None, 2 * dense
-        if mode == "dense":
+        if lexical_all is None:  # mode "dense"
             fused = semantic
             lexical = None
         else:
             lexical = lexical_all[ids]
-            fused = zscore(semantic) + self.lexical_weight(question) * zscore(lexical)
+            fused = zscore(semantic) + self.lexical_weight(query) * zscore(lexical)
         order = np.argsort(-fused, kind="stable")[:k]
-        return self._hits(ids[order], fused[order], dense[order], None if lexical is None else lexical[order],
-                          qvec, None if sentences is None else [sentences[i] for i in order])
+        return self._hits(
+            ids[order],
+            fused[order],
+            dense[order],
+            None if lexical is None else lexical[order],
+            qvec,
+            None if sentences is None else [sentences[i] for i in order],
+        )
 
     def _cosines(self, qvec: np.ndarray, ids: np.ndarray) -> np.ndarray:
         vecs = np.stack([self.index.vectors.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, len(qvec)))
         return (vecs @ qvec).astype(np.float32)
 
-    def _hits(self, ids, scores, dense, lexical, qvec, sentences=None) -> list[Hit]:
-        if sentences is None:
-            sentences = self.sentence_scores(qvec, ids) if qvec is not None else [None] * len(ids)
+    def _hits(
+        self,
+        ids: np.ndarray,
+        scores: np.ndarray,
+        dense: np.ndarray | None,
+        lexical: np.ndarray | None,
+        qvec: np.ndarray | None,
+        sentences: list[np.ndarray] | None = None,
+    ) -> list[Hit]:
+        per_chunk: Sequence[np.ndarray | None]
+        if sentences is not None:
+            per_chunk = sentences
+        else:  # without a question vector (lexical search) sentences score 0
+            per_chunk = self.sentence_scores(qvec, ids) if qvec is not None else [None] * len(ids)
         hits = []
         off, units = self.index.unit_offsets, self.index.units
         for j, i in enumerate(ids):
-            sims = sentences[j]
-            spans = units[off[i]:off[i + 1]]
-            sents = tuple((int(s), int(e), float(sims[u]) if sims is not None else 0.0)
-                          for u, (s, e) in enumerate(spans))
-            hits.append(Hit(self.index.chunks[i], float(scores[j]),
-                            None if dense is None else float(dense[j]),
-                            None if lexical is None else float(lexical[j]), sents))
+            sims = per_chunk[j]
+            spans = units[off[i] : off[i + 1]]
+            sents = tuple(
+                (int(s), int(e), float(sims[u]) if sims is not None else 0.0) for u, (s, e) in enumerate(spans)
+            )
+            hits.append(
+                Hit(
+                    self.index.chunks[i],
+                    float(scores[j]),
+                    None if dense is None else float(dense[j]),
+                    None if lexical is None else float(lexical[j]),
+                    sents,
+                )
+            )
         return hits

@@ -14,13 +14,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.index.embedders import EmbedderSpec
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.index.embedders import EmbedderSpec
 from rag.index.lexical import LexicalIndex
 from rag.types import Chunk
+
+if TYPE_CHECKING:  # faiss is imported when an index is built or loaded: `rag --help` stays instant
+    import faiss
 
 FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
@@ -35,7 +39,7 @@ UNIT_VECTORS = "sentence_vectors.npy"  # float16 embeddings of those sentences
 class Index:
     manifest: dict
     chunks: list[Chunk]
-    vectors: object  # a faiss index over the chunk embeddings, in chunk order
+    vectors: faiss.Index  # over the chunk embeddings, in chunk order
     lexical: LexicalIndex
     units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
     unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
@@ -67,23 +71,25 @@ class Index:
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 200, 1024
 
 
-def build_faiss(vectors: np.ndarray, exact_up_to: int = 20_000):
+def build_faiss(vectors: np.ndarray, exact_up_to: int = 20_000) -> faiss.Index:
     """Exact inner product on normalised vectors (cosine similarity) for the sizes a
     laptop corpus usually has; an HNSW graph above exact_up_to chunks, where exact search
     would cost tens of milliseconds per question."""
     import faiss
 
     d = vectors.shape[1]
+    index: faiss.Index
     if len(vectors) > exact_up_to:
-        index = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        graph = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index = graph
     else:
         index = faiss.IndexFlatIP(d)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 
 
-def describe_faiss(index) -> str:
+def describe_faiss(index: faiss.Index) -> str:
     return f"hnsw{HNSW_M}-ip" if hasattr(index, "hnsw") else "flat-ip"
 
 
@@ -122,8 +128,9 @@ def write_lock(directory: Path):
         except OSError:
             f.seek(0)
             holder = f.read().strip() or "?"
-            raise IndexBusy(f"another `rag index` (pid {holder}) is writing {directory}; "
-                            "wait for it to finish, then run this again") from None
+            raise IndexBusy(
+                f"another `rag index` (pid {holder}) is writing {directory}; wait for it to finish, then run this again"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))
@@ -146,8 +153,10 @@ def save(directory: Path, index: Index) -> None:
         faiss.write_index(index.vectors, str(tmp / VECTORS))
         with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
             for c in index.chunks:
-                f.write(json.dumps({"source": c.source, "start": c.start, "end": c.end, "text": c.text},
-                                   ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps({"source": c.source, "start": c.start, "end": c.end, "text": c.text}, ensure_ascii=False)
+                    + "\n"
+                )
         (tmp / LEXICAL).mkdir()
         index.lexical.save(tmp / LEXICAL)
         np.save(tmp / UNITS, np.column_stack([index.unit_chunks, index.units]).astype(np.int32))
@@ -202,11 +211,13 @@ def read_manifest(directory: Path) -> dict:
     if isinstance(version, int) and version > FORMAT_VERSION:
         raise IndexMismatch(
             f"index at {directory} has format {version}, made by a newer rag (this one reads {FORMAT_VERSION}); "
-            f"upgrade rag, or rebuild the index with `rag index --index {directory}`")
+            f"upgrade rag, or rebuild the index with `rag index --index {directory}`"
+        )
     if version != FORMAT_VERSION:
         raise IndexMismatch(
             f"index at {directory} has format {version!r}, this rag reads format {FORMAT_VERSION}; "
-            f"rebuild it with `rag index --index {directory}`")
+            f"rebuild it with `rag index --index {directory}`"
+        )
     return manifest
 
 
@@ -215,8 +226,12 @@ def load(directory: Path) -> Index:
 
     manifest = read_manifest(directory)
     rebuild = f"rebuild it with `rag index --index {directory}`"
-    if not isinstance(manifest.get("chunks"), int) or not isinstance(manifest.get("embedder"), dict) \
-            or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("embedder_dim"), int):
+    if (
+        not isinstance(manifest.get("chunks"), int)
+        or not isinstance(manifest.get("embedder"), dict)
+        or not isinstance(manifest.get("files"), dict)
+        or not isinstance(manifest.get("embedder_dim"), int)
+    ):
         raise IndexCorrupt(f"the manifest of {directory} is incomplete; {rebuild}")
     directory = current(directory)
     try:
@@ -244,7 +259,9 @@ def load(directory: Path) -> Index:
     if not (vectors.ntotal == len(chunks) == manifest.get("chunks")):
         raise IndexCorrupt(f"index at {directory} has {vectors.ntotal} vectors for {len(chunks)} chunks; {rebuild}")
     if vectors.d != manifest["embedder_dim"]:
-        raise IndexCorrupt(f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}")
+        raise IndexCorrupt(
+            f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}"
+        )
     return Index(manifest, chunks, vectors, lexical, np.asarray(units[:, 1:]), np.asarray(units[:, 0]), unit_vectors)
 
 
@@ -253,7 +270,8 @@ def check_embedder(index_dir: Path, manifest: dict, wanted: EmbedderSpec) -> Non
     if not built.same_model(wanted):
         raise IndexMismatch(
             f"index at {index_dir} was built with embedder {built.name} ({built.kind}), not {wanted.name}; "
-            f"rebuild it with `rag index --index {index_dir} --embedder ...` or drop --embedder")
+            f"rebuild it with `rag index --index {index_dir} --embedder ...` or drop --embedder"
+        )
 
 
 def check_dimension(index_dir: Path, manifest: dict, dim: int) -> None:
@@ -261,4 +279,5 @@ def check_dimension(index_dir: Path, manifest: dict, dim: int) -> None:
     if dim != manifest["embedder_dim"]:
         raise IndexMismatch(
             f"index at {index_dir} holds {manifest['embedder_dim']}-d vectors but embedder "
-            f"{manifest['embedder']['name']} now gives {dim}-d; rebuild it with `rag index --index {index_dir}`")
+            f"{manifest['embedder']['name']} now gives {dim}-d; rebuild it with `rag index --index {index_dir}`"
+        )

@@ -35,8 +35,8 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
                 continue
             line_end = block.start() + line.end()
             body = line.group().rstrip()
-            nxt = text[line_end:line_end + 1]
-            hard_wrap = body and body[-1] not in ".!?:“”\"»«)" and nxt.islower()
+            nxt = text[line_end : line_end + 1]
+            hard_wrap = body and body[-1] not in '.!?:“”"»«)' and nxt.islower()
             if not hard_wrap:
                 spans.append((start, block.start() + line.start() + len(body)))
                 start = line_end
@@ -85,8 +85,11 @@ def chunk_document(doc: Document, max_chars: int = 800, overlap: int = 120) -> l
             break
         # Overlap: step back over trailing sentences of the same paragraph.
         nxt = j
-        while (nxt - 1 > i and units[nxt - 1].paragraph == units[j].paragraph
-               and units[j - 1].end - units[nxt - 1].start <= overlap):
+        while (
+            nxt - 1 > i
+            and units[nxt - 1].paragraph == units[j].paragraph
+            and units[j - 1].end - units[nxt - 1].start <= overlap
+        ):
             nxt -= 1
         i = nxt
     return chunks

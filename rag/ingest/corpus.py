@@ -11,9 +11,9 @@ import codecs
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from rag.errors import CorpusError
 
@@ -106,8 +106,11 @@ def inspect_file(path: Path, max_bytes: int | None = None) -> SourceFile | Skipp
     try:
         size = path.stat().st_size
         if max_bytes and size > max_bytes:
-            return Skipped(source, f"is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
-                                   "raise RAG_MAX_FILE_MB to index it")
+            return Skipped(
+                source,
+                f"is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
+                "raise RAG_MAX_FILE_MB to index it",
+            )
         with open(path, "rb") as f:
             head = f.read(65536)
         encoding = sniff_encoding(head)
@@ -177,7 +180,10 @@ def scan_corpus(paths: list[Path], max_bytes: int | None = None) -> tuple[list[S
                 continue
             seen.add(real)
             item = inspect_file(path, max_bytes)
-            (files if isinstance(item, SourceFile) else skipped).append(item)
+            if isinstance(item, SourceFile):
+                files.append(item)
+            else:
+                skipped.append(item)
     if not files:
         where = ", ".join(str(p) for p in paths)
         raise CorpusError(f"no readable .txt or .md file in {where}; add UTF-8 text files and run rag index again")

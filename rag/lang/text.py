@@ -7,40 +7,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
-STOPWORDS = {
-    "de": frozenset("""
-        aber alle allem allen aller alles als also am an ander andere anderem anderen anderer
-        anderes auch auf aus bei beim bin bis bist da dabei damit dann das dass dem den denen
-        der deren des dessen dich die dies diese diesem diesen dieser dieses dir doch dort du
-        durch ein eine einem einen einer eines er es etwa euch euer für gegen gewesen hab habe
-        haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem ihren ihrer
-        ihres im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener jenes
-        jetzt kann kein keine keinem keinen keiner können könnte man manche mein meine mich
-        mir mit muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein seine seinem
-        seinen seiner seines selbst sich sie sind so solche soll sollte sondern sonst über um
-        und uns unser unter vom von vor war waren warum was weg weil welche welchem welchen
-        welcher welches wenn wer werde werden wie wieder will wir wird wo wollen wurde wurden
-        zu zum zur zwar zwischen wann wieso weshalb woher wohin wieviel viele vielen viel
-        gibt gab sei seit laut hatten worden""".split()),
-    "en": frozenset("""
-        a about above after again against all am an and any are as at be because been before
-        being below between both but by can could did do does doing down during each few for
-        from further had has have having he her here hers herself him himself his how i if in
-        into is it its itself just me more most my myself no nor not now of off on once only
-        or other our ours out over own same she should so some such than that the their theirs
-        them then there these they this those through to too under until up very was we were
-        what when where which while who whom why will with would you your yours many much
-        did does according""".split()),
-}
-
-# Question words: they say what kind of answer is wanted, not what it is about.
-QUESTION_WORDS = frozenset("""
-    wer wen wem wessen was wann wo woher wohin wie wieviel wieviele welche welcher welches
-    welchem welchen warum weshalb wieso womit wofür worüber
-    who whom whose what when where which why how""".split())
+from rag.lang.lexicon import (
+    ABBREVIATIONS,
+    ALL_STOPWORDS,
+    LANGUAGES,
+    MONTHS,
+    NUMBER,
+    QUESTION_WORDS,
+    SCALES,
+    STOPWORDS,
+    UNIT_SYNONYMS,
+)
 
 _UMLAUT_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -94,22 +74,18 @@ def root(word: str, lang: str) -> str:
     for suffix in _DERIVATIONS:
         # "-ung" needs a longer rest: Gründung -> grund, but Zeitung is not Zeit
         if s.endswith(suffix) and len(s) - len(suffix) >= (5 if suffix == "ung" else 4):
-            return s[:-len(suffix)]
+            return s[: -len(suffix)]
     return s
 
 
-_ALL_STOPWORDS = STOPWORDS["de"] | STOPWORDS["en"]
-
-
-def analyze(text: str, lang: str, all_stopwords: bool = False,
-            known: Callable[[str], bool] | None = None) -> list[str]:
+def analyze(text: str, lang: str, all_stopwords: bool = False, known: Callable[[str], bool] | None = None) -> list[str]:
     """Terms for lexical search: lower-case words without stopwords, stemmed, folded.
 
     all_stopwords drops the stopwords of every language: a question may be in another
     language than the text, and its "the"/"who" must not match an English title.
     known: a vocabulary test; German compounds whose parts it knows also yield the parts.
     """
-    stops = _ALL_STOPWORDS if all_stopwords else STOPWORDS[lang]
+    stops = ALL_STOPWORDS if all_stopwords else STOPWORDS[lang]
     out = []
     for w in words(text.lower()):
         if w in stops or w in QUESTION_WORDS:
@@ -139,7 +115,7 @@ def compound_parts(word: str, known: Callable[[str], bool], min_part: int = 4) -
         for link in _LINKS:
             if link and not left.endswith(link):
                 continue
-            head = left[:len(left) - len(link)] if link else left
+            head = left[: len(left) - len(link)] if link else left
             if len(head) < min_part:
                 continue
             hs = fold(root(head, "de"))
@@ -151,14 +127,10 @@ def compound_parts(word: str, known: Callable[[str], bool], min_part: int = 4) -
 
 def content_words(text: str) -> list[str]:
     """The words of a question that say what it is about (no stopwords, no question words)."""
-    stops = STOPWORDS["de"] | STOPWORDS["en"] | QUESTION_WORDS
-    return [w for w in words(text) if w.lower() not in stops]
+    return [w for w in words(text) if w.lower() not in ALL_STOPWORDS and w.lower() not in QUESTION_WORDS]
 
 
 # ---------------------------------------------------------------- numbers
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def normalize_number(raw: str) -> str:
@@ -177,19 +149,42 @@ def normalize_number(raw: str) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    return {normalize_number(m.group()) for m in _NUMBER.finditer(text)}
+    return {normalize_number(m.group()) for m in NUMBER.finditer(text)}
+
+
+def scale(word: str, lang: str) -> float:
+    """The factor a scale word stands for in a text of language `lang` (1.0 for other
+    words): 'Billion' is 1e12 in German, 'billion' 1e9 in English. A word only another
+    language has ("trillion" in a German text) is read as that language reads it."""
+    word = word.lower().rstrip(".")
+    for table in [SCALES.get(lang, {})] + [SCALES[other] for other in LANGUAGES if other != lang]:
+        if word in table:
+            return table[word]
+    return 1.0
+
+
+def canonical_words(lang: str | None = None) -> dict[str, str]:
+    """Unit and scale words -> their English spelling ('Mrd.' -> 'billion', 'Prozent' ->
+    'percent'), so answers in either language compare. The scale words English shares with
+    another language map to themselves unless `lang` names that language: German
+    'Billion' -> 'trillion' for lang 'de'; with no language it stays 'billion'."""
+    english = {value: word for word, value in SCALES["en"].items()}
+    out = dict(UNIT_SYNONYMS)
+    for other in LANGUAGES:
+        for word, value in SCALES[other].items():
+            if other == lang or word not in SCALES["en"]:
+                out.setdefault(word, english[value])
+    for word in SCALES["en"]:
+        out.setdefault(word, word)
+    return out
+
+
+def marker_ids(marker: re.Match) -> list[int]:
+    """The passage numbers in a CITATION_MARKER match: '[1, 3]' -> [1, 3]."""
+    return [int(x) for x in re.split(r"[,;]", marker.group(1))]
 
 
 # ---------------------------------------------------------------- sentences
-
-# Abbreviations after which a period does not end a sentence (compared lower-case).
-ABBREVIATIONS = frozenset("""
-    z.b u.a d.h bzw ca dr prof nr st str mio mrd tsd vgl ggf evtl inkl zzgl usw etc abs
-    bspw jh jhd jahrh chr ff hrsg geb gest min max mr mrs ms jr sr vs no fig e.g i.e
-    approx dept univ corp inc ltd co u.s u.k""".split())
-MONTHS = frozenset("""
-    januar februar märz april mai juni juli august september oktober november dezember
-    jänner""".split())
 
 _BOUNDARY = re.compile(r"[.!?…]+[\"'“”»«‘’)\]]*(?=\s)")
 
@@ -199,10 +194,10 @@ def _ends_sentence(text: str, dot: int, after: int) -> bool:
     next candidate sentence (past the whitespace)."""
     if text[dot] != ".":
         return True
-    nxt = text[after:after + 30]
+    nxt = text[after : after + 30]
     if not nxt:
         return True
-    token = re.search(r"(\S+)$", text[max(0, dot - 64):dot])  # a bounded look back: linear time
+    token = re.search(r"(\S+)$", text[max(0, dot - 64) : dot])  # a bounded look back: linear time
     prev = token.group(1) if token else ""
     bare = prev.lstrip("(\"'„“»«").lower()
     if bare in ABBREVIATIONS or (len(bare) == 1 and bare.isalpha()):
@@ -214,8 +209,9 @@ def _ends_sentence(text: str, dot: int, after: int) -> bool:
         return True
     first = m.group(0).strip("\"'„“»«(")
     if bare.isdigit():
-        # "am 14. Juni", "die 2. Runde": an ordinal, not the end of a sentence
-        if first.rstrip(".,").lower() in MONTHS or first[:1].islower():
+        # "am 14. Juni", "die 2. Runde": an ordinal, not the end of a sentence (German
+        # writes ordinals with a period; English does not)
+        if first.rstrip(".,").lower() in MONTHS["de"] or first[:1].islower():
             return False
     if nxt[0].islower():
         return False

@@ -1,16 +1,17 @@
 """The model interface every stage above llm/ talks to, and the records it returns.
 
-Two implementations live here (llama.py: llama.cpp in process; remote.py: an
-OpenAI-compatible server) and a fake (fake.py) for tests. Callers ask `capabilities`
-instead of probing attributes: a server cannot score text, a base model has no chat
-template, a small model is not trusted to write answers.
+Two implementations: llama.py (llama.cpp in process) and remote.py (an OpenAI-compatible
+server), plus a fake (fake.py) for tests. Callers read `capabilities` instead of probing
+attributes: a server cannot score text, a base model has no chat template, a small model is
+not trusted to write answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Capabilities:
     n_params: int | None  # None: unknown (a server), assumed to be a capable model
 
 
-def new_counters() -> dict:
+def new_counters() -> dict[str, Any]:
     """Running totals over a model's life; callers take differences around their work.
     prompt: tokens sent in prompts; evaluated: of those, the ones actually computed (the
     rest came from a KV cache); completion: tokens written; seconds: time in the model."""
@@ -41,7 +42,7 @@ def new_counters() -> dict:
 @runtime_checkable
 class LanguageModel(Protocol):
     name: str
-    counters: dict
+    counters: dict[str, Any]
 
     @property
     def capabilities(self) -> Capabilities: ...
@@ -52,24 +53,48 @@ class LanguageModel(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
-        """Stream a completion of a plain prompt; out collects text and token counts."""
+        """Stream a greedy completion of a plain prompt; out collects text and token counts."""
         ...
 
     def chat(self, messages: list[dict], max_tokens: int, out: Generation) -> Iterator[str]:
-        """Stream the reply to chat messages, formatted by the model's own template."""
+        """Stream the greedy reply to chat messages, formatted by the model's own template."""
         ...
 
     def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
         """Sum of log-probabilities of text's tokens after prefix, and their count.
-        Only when capabilities.score."""
+        Only when capabilities.score; otherwise raises ModelError."""
         ...
 
 
+class ModelInfo(Protocol):
+    """What is known of a model before loading it (a GGUF header, or a server's name)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def n_params(self) -> int | None: ...
+
+    @property
+    def chat_template(self) -> str | None: ...
+
+
+@runtime_checkable
 class ModelHandle(Protocol):
     """A chosen model: described without loading it, loaded on first use."""
 
-    path: Path | str
     load_seconds: float
+
+    @property
+    def path(self) -> Path | str: ...
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """As the loaded model will report them, known without loading it."""
+        ...
 
     @property
     def loaded(self) -> bool: ...

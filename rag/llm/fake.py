@@ -4,16 +4,25 @@ functions the test gives, and every call is recorded. No llama.cpp, no files."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
+from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
 
 
 class FakeModel:
-    def __init__(self, replies: list[str] | Callable[[str], str] = (), *,
-                 score: Callable[[str, str], float] | None = None, chat: bool = False,
-                 n_params: int | None = 270_000_000, n_ctx: int = 2048, name: str = "fake"):
+    def __init__(
+        self,
+        replies: Sequence[str] | Callable[[str], str] = (),
+        *,
+        score: Callable[[str, str], float] | None = None,
+        chat: bool = False,
+        n_params: int | None = 270_000_000,
+        n_ctx: int = 2048,
+        name: str = "fake",
+    ):
         """replies: answers to complete()/chat() in order (then ""), or a function of the
         prompt. score: log-probability per token of text after prefix; None: the model
         cannot score (like a server)."""
@@ -38,8 +47,8 @@ class FakeModel:
         text = self._reply(prompt)
         for s in stop:
             if s and s in text:
-                text = text[:text.index(s)]
-        words = text.split(" ")[:max_tokens]
+                text = text[: text.index(s)]
+        words = text.split(" ")[:max_tokens] if text else []
         out.prompt_tokens = self.count_tokens(prompt)
         self.counters["prompt"] += out.prompt_tokens
         self.counters["evaluated"] += out.prompt_tokens
@@ -58,10 +67,17 @@ class FakeModel:
 
     def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
         if self._score is None:
-            raise NotImplementedError("this model cannot score text")
+            raise ModelError("this model cannot score text (capabilities.score is False)")
         self.calls.append(("score", prefix + text))
         n = self.count_tokens(text)
         return self._score(prefix, text) * n, n
+
+
+@dataclass(frozen=True)
+class FakeInfo:
+    name: str
+    n_params: int | None
+    chat_template: str | None
 
 
 class FakeHandle:
@@ -73,6 +89,8 @@ class FakeHandle:
     def __init__(self, model: FakeModel):
         self.model = model
         self.path = Path(f"{model.name}.gguf")
+        self.capabilities = model.capabilities
+        self.info = FakeInfo(model.name, model.capabilities.n_params, "fake" if model.capabilities.chat else None)
 
     def load(self) -> FakeModel:
         return self.model

@@ -13,11 +13,11 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from rag.errors import ModelError
-from rag.llm.llama import Generation
+from rag.llm.base import Capabilities, Generation, new_counters
 
 
 @dataclass
@@ -29,9 +29,9 @@ class RemoteInfo:
 
 
 class RemoteModel:
-    is_chat = True
+    # the server's model is unknown: assumed capable, chatting through the server's template
+    capabilities = Capabilities(chat=True, score=False, n_params=None)
     n_ctx = 4096
-    can_score = False
 
     def __init__(self, url: str, model: str | None = None, timeout: float = 120.0):
         self.url = url.rstrip("/")
@@ -40,13 +40,14 @@ class RemoteModel:
         self.model = model
         self.timeout = timeout
         self.name = model or self.url
-        self.counters = {"prompt": 0, "evaluated": 0, "completion": 0, "seconds": 0.0}
+        self.counters = new_counters()
 
     def _post(self, path: str, body: dict) -> dict:
         if self.model:
             body = {**body, "model": self.model}
-        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode("utf-8"),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode("utf-8"), headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return json.loads(resp.read().decode("utf-8"))
@@ -55,15 +56,21 @@ class RemoteModel:
             raise ModelError(f"the LLM server at {self.url} answered {exc.code}: {detail}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ModelError(f"cannot reach the LLM server at {self.url} ({reason}); start it or drop --llm-url") from None
+            raise ModelError(
+                f"cannot reach the LLM server at {self.url} ({reason}); start it or drop --llm-url"
+            ) from None
 
     def _account(self, data: dict, t0: float, out: Generation) -> None:
         usage = data.get("usage") or {}
         out.prompt_tokens = int(usage.get("prompt_tokens", 0))
         out.completion_tokens = int(usage.get("completion_tokens", 0))
         out.seconds = time.perf_counter() - t0
-        for key, value in (("prompt", out.prompt_tokens), ("evaluated", out.prompt_tokens),
-                           ("completion", out.completion_tokens), ("seconds", out.seconds)):
+        for key, value in (
+            ("prompt", out.prompt_tokens),
+            ("evaluated", out.prompt_tokens),
+            ("completion", out.completion_tokens),
+            ("seconds", out.seconds),
+        ):
             self.counters[key] += value
 
     def count_tokens(self, text: str) -> int:
@@ -71,8 +78,9 @@ class RemoteModel:
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
         t0 = time.perf_counter()
-        data = self._post("/completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0,
-                                           "stop": stop})
+        data = self._post(
+            "/completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, "stop": stop}
+        )
         text = (data.get("choices") or [{}])[0].get("text") or ""
         out.text += text
         self._account(data, t0, out)
@@ -86,6 +94,9 @@ class RemoteModel:
         self._account(data, t0, out)
         yield text
 
+    def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
+        raise ModelError(f"the LLM server at {self.url} cannot score text (capabilities.score is False)")
+
 
 class RemoteHandle:
     """The ModelHandle of a server: nothing to load, nothing to read from disk."""
@@ -97,6 +108,7 @@ class RemoteHandle:
         self._model = RemoteModel(url, model)
         self.path = self._model.url
         self.info = RemoteInfo(self._model.name)
+        self.capabilities = self._model.capabilities
 
     def load(self) -> RemoteModel:
         return self._model

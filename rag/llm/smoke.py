@@ -63,11 +63,16 @@ def diagnose(returncode: int | None, system_info: str, stderr: str, model: str) 
     if returncode < 0:
         crash = f"crashed ({signal_name(returncode)}) decoding a {PROMPT_TOKENS}-token prompt with {model}"
         if has_amx(system_info):
-            return (f"{crash}: this build uses ggml's AMX backend (AMX_INT8 = 1), which crashes on this CPU "
-                    "(llama.cpp#20824)", f"{REBUILD} (compiles it without AMX)")
+            return (
+                f"{crash}: this build uses ggml's AMX backend (AMX_INT8 = 1), which crashes on this CPU "
+                "(llama.cpp#20824)",
+                f"{REBUILD} (compiles it without AMX)",
+            )
         if -returncode == signal.SIGILL:
-            return (f"{crash}: the build uses instructions this CPU lacks (compiled on another machine?)",
-                    f"{REBUILD} (compiles it for this CPU)")
+            return (
+                f"{crash}: the build uses instructions this CPU lacks (compiled on another machine?)",
+                f"{REBUILD} (compiles it for this CPU)",
+            )
         return crash, REBUILD
     if "No module named 'llama_cpp'" in stderr:
         return "is not installed (llama-cpp-python)", "make setup"
@@ -86,32 +91,37 @@ def run(model: Path, timeout: float = 300, env: dict | None = None) -> SmokeResu
         returncode = None
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-    info = next((line[len(_INFO):].strip() for line in out.splitlines() if line.startswith(_INFO)), "")
+    info = next((line[len(_INFO) :].strip() for line in out.splitlines() if line.startswith(_INFO)), "")
     done = next((line for line in out.splitlines() if line.startswith(_DONE)), None)
     seconds = time.perf_counter() - t0
     if returncode == 0 and done:
         used = " ".join(f for f in features(info) if f not in ("REPACK", "LLAMAFILE")) or "none reported"
-        return SmokeResult(True, f"decoded {PROMPT_TOKENS} tokens with {model.name} in {done.split()[1]} s; "
-                                 f"build uses {used}", None, info, seconds)
+        return SmokeResult(
+            True,
+            f"decoded {PROMPT_TOKENS} tokens with {model.name} in {done.split()[1]} s; build uses {used}",
+            None,
+            info,
+            seconds,
+        )
     detail, fix = diagnose(returncode if returncode != 0 else 1, info, err, model.name)
     return SmokeResult(False, detail, fix, info, seconds)
 
 
 def default_model() -> Path:
-    from rag.llm.llama import packaged_default
+    """The packaged default, assembled if it is not yet (make setup runs this right after
+    installing it)."""
+    from rag.llm.catalog import assemble_packaged
 
-    return packaged_default()
+    return assemble_packaged()
 
 
 def _child(model: str) -> None:
     """The work, in the child: report the build first (it survives a crash), then decode."""
-    from rag.llm.llama import import_llama
+    from rag.llm.llama import import_llama, silence_llama_log
 
     llama_cpp = import_llama()
     print(_INFO, llama_cpp.llama_print_system_info().decode("utf-8", "replace").replace("\n", " "), flush=True)
-    from rag.llm.llama import _silence_llama_log
-
-    _silence_llama_log()
+    silence_llama_log()
     llm = llama_cpp.Llama(model_path=model, n_ctx=256, n_batch=PROMPT_TOKENS, verbose=False, seed=0)
     text = " ".join(f"Satz {i}: Die Quelle nennt eine Zahl und einen Namen." for i in range(40))
     tokens = llm.tokenize(text.encode(), add_bos=True)[:PROMPT_TOKENS]

@@ -1,0 +1,40 @@
+"""The question, read once at the top of the pipeline into the record every later stage
+reads: retrieval its Query, evidence selection and the policy its Question (language, kind,
+unit, weighted terms), and whether it crossed languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from rag.answer.question import Question
+from rag.index.lexical import LexicalIndex
+from rag.types import Query
+
+# (question, source language, target language) -> the translation, or None
+Translator = Callable[[str, str, str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Asked:
+    question: Question  # for a question in another language, terms are its translation's
+    query: Query  # what retrieval matches: the question's own words
+    cross_lingual: bool  # in a language the corpus is not written in
+    translation: str | None
+    unknown_terms: int  # question terms the corpus does not know at all (0 when cross-lingual)
+
+
+def read_question(text: str, lex: LexicalIndex, translate: Translator | None = None) -> Asked:
+    """Parse the question once; translate it when it is in another language than a
+    one-language corpus (and a translator is given)."""
+    q = Question.parse(text, lex.idf)
+    query = Query(text, q.lang, tuple(lex.query_terms(text)))
+    if q.lang in lex.languages:
+        return Asked(q, query, False, None, sum(not lex.knows(t) for t in q.terms))
+    target = lex.languages[0] if len(lex.languages) == 1 else None
+    translated = translate(text, q.lang, target) if target and translate else None
+    terms = Question.parse(translated, lex.idf).terms if translated else q.terms
+    # Only words the corpus knows count: a translation's odd word choice, or an
+    # untranslated question's own words, are not evidence of a missing fact.
+    q = replace(q, terms={t: (w if lex.knows(t) else 0.0) for t, w in terms.items()})
+    return Asked(q, query, True, translated, 0)

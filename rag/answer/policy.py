@@ -1,0 +1,115 @@
+"""Answer policy: when to abstain, when the model's own words may be the answer, and when a
+follow-up's answer does not answer it. Applies to every caller (ask, chat, serve, eval)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rag.answer.evidence import PASSAGES, Candidate, term_overlap
+from rag.answer.followup import answered_by, self_contained
+from rag.answer.question import Question
+from rag.answer.tuning import Tuning, default_tuning
+from rag.lang.lexicon import YEAR
+from rag.lang.text import detect_language, numbers
+from rag.llm.base import Capabilities
+from rag.types import Answer, Turn
+
+TRUSTED_MODEL_PARAMS = 1_000_000_000  # from this size on, a checked free answer is the answer
+
+
+@dataclass(frozen=True)
+class Verdict:
+    abstain: bool
+    confidence: float
+    reason: str
+    features: dict
+
+
+def confidence(features: dict, tuning: Tuning) -> tuple[float, float]:
+    """The evidence score and the threshold it must reach: a linear rule fitted on dev gold
+    sets by scripts/fit.py, with the model's PMI score when the model can score text."""
+    weights, threshold = tuning.abstention(scored="pmi" in features)
+    return sum(w * features.get(k, 0.0) for k, w in weights.items()), threshold
+
+
+def judge_evidence(question: Question, cands: list[Candidate], features: dict, tuning: Tuning | None = None) -> Verdict:
+    """Is there evidence worth answering from?"""
+    if not cands:
+        return Verdict(True, 0.0, "nothing retrieved", {})
+    conf, threshold = confidence(features, tuning or default_tuning())
+    years = {n for n in question.numbers if YEAR.fullmatch(n)}
+    if years and not any(
+        years <= numbers(c.chunk_text) and term_overlap(question, c.text, skip_numbers=True) >= 0.5
+        for c in cands[:PASSAGES]
+    ):
+        # "Umsatz im Jahr 2019": neither a sentence about Umsatz without 2019 nearby nor one
+        # with 2019 about something else answers it
+        return Verdict(True, conf, "no evidence about the question's subject in the year it asks about", features)
+    if question.kind == "number" and not features.get("span_found", 1.0):
+        # "Wie viel hat Meta für WhatsApp bezahlt?": the sentence that best matches the
+        # question holds no amount at all
+        return Verdict(True, conf, "the best evidence sentence holds no quantity", features)
+    if conf < threshold:
+        return Verdict(True, conf, f"evidence confidence {conf:.2f} below {threshold:.2f}", features)
+    return Verdict(False, conf, "", features)
+
+
+def trusted(capabilities: Capabilities) -> bool:
+    """Whether the model's checked free answer is the answer (n_params None: a server's
+    model, assumed to be a capable one)."""
+    n = capabilities.n_params
+    return n is None or n >= TRUSTED_MODEL_PARAMS
+
+
+def writes_answers(mode: str, capabilities: Capabilities) -> bool:
+    """Whether the model writes the answer (settings.generate: auto | always | never). A
+    model under 1B parameters answered no question more often right than the checked
+    extraction (README), so by default it does not, which also makes answering 20-50x
+    faster."""
+    return mode == "always" or (mode == "auto" and trusted(capabilities))
+
+
+FOLLOW_UP_UNANSWERED = "the follow-up's own words are not in the cited evidence"
+
+
+def understood(question: str, previous: Turn | None) -> str:
+    """The question to answer: a follow-up completed from the previous turn."""
+    if previous is None:
+        return question
+    return self_contained(question, previous.question, previous.answer)
+
+
+def check_follow_up(typed: str, answer: Answer) -> Answer:
+    """A follow-up completed with context words (`understood`) is answered only when the
+    cited evidence holds one of its own words: the added words can match a passage about
+    the topic that says nothing of what the follow-up asks ("Und wo wurde er geboren?" and
+    a sentence on his career)."""
+    if (
+        answer.rewritten_from is None
+        or answer.abstained
+        or answered_by(typed, " ".join(c.quote for c in answer.citations))
+    ):
+        return answer
+    return replace(
+        answer,
+        text="",
+        abstained=True,
+        mode="abstained",
+        citations=[],
+        short=None,
+        quote=None,
+        conflict_values=[],
+        reason=FOLLOW_UP_UNANSWERED,
+        lang=detect_language(typed),
+    )
+
+
+def turn_of(answer: Answer) -> Turn:
+    """What a follow-up to this answer may refer to: the question as answered and the
+    answer's leading words (the short answer, else the quote or the model's words)."""
+    if answer.abstained:
+        return Turn(answer.question)
+    words = answer.short.text if answer.short else answer.quote.text if answer.quote else answer.text
+    if answer.conflict_values:
+        words = "; ".join(v.value for v in answer.conflict_values)
+    return Turn(answer.question, words or None)
