@@ -7,7 +7,7 @@
 What it fits, and on what:
 1. Evidence weights: the weighted sum that picks the evidence sentence. Coordinate ascent
    over a grid, from the current weights, maximising the share of answerable questions whose
-   best sentence holds a gold answer (pooled over the sets).
+   best sentence holds a gold answer (the mean over the sets: each set counts the same).
 2. The abstention rule: every question is answered with abstention switched off; a logistic
    regression on the best sentence's features predicts whether that answer is right (an
    unanswerable question's answer never is). Its threshold is the highest that abstains on
@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--leave-out", type=int, default=4, help="Every N-th article leaves the index (0: none).")
     parser.add_argument("--max-false-abstention", type=float, default=0.10)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-fit")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Reuse the candidate features of an earlier run in --work."
+    )
     parser.add_argument("--dry-run", action="store_true", help="Print the fit; do not write fitted.json.")
     args = parser.parse_args()
     pairs = list(zip(args.gold or [], args.corpus or []))
@@ -149,14 +152,19 @@ def main() -> None:
 
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     for ds in sets:
+        # candidate features do not depend on the weights: kept in the work folder for a refit
+        cached = args.work / f"evidence-{ds.name}.npz"
+        if args.reuse and cached.exists():
+            data = np.load(cached, allow_pickle=True)
+            ds.evidence_x, ds.evidence_y = list(data["x"]), list(data["y"])
+            continue
         log(f"{ds.name}: evidence candidates ...")
         answerer = open_set(ds, args.work)
         answerer.tuning = current
         collect_evidence(ds, answerer)
+        np.savez(cached, x=np.array(ds.evidence_x, dtype=object), y=np.array(ds.evidence_y, dtype=object))
     start = np.array([current.evidence_weights[f] for f in EVIDENCE_FEATURES])
-    pooled_x = [x for ds in sets for x in ds.evidence_x]
-    pooled_y = [y for ds in sets for y in ds.evidence_y]
-    w = calibrate.coordinate_ascent(start, pooled_x, pooled_y, GRID)
+    w = calibrate.coordinate_ascent(start, [(ds.evidence_x, ds.evidence_y) for ds in sets], GRID)
     evidence_weights = {f: round(float(v), 2) for f, v in zip(EVIDENCE_FEATURES, w)}
     evidence_figures = [
         {

@@ -21,10 +21,20 @@ def test_top1_rate(weights, expected):
 
 
 def test_coordinate_ascent_finds_the_better_weights_and_keeps_a_flat_start():
-    w = coordinate_ascent(np.array([1.0, 0.0]), FEATURES, LABELS, grid=[0.0, 0.5, 1.0])
+    w = coordinate_ascent(np.array([1.0, 0.0]), [(FEATURES, LABELS)], grid=[0.0, 0.5, 1.0])
     assert top1_rate(w, FEATURES, LABELS) == 1.0
     start = np.array([0.0, 1.0])  # already perfect: nothing may change
-    assert np.array_equal(coordinate_ascent(start, FEATURES, LABELS, grid=[0.0, 0.5, 1.0]), start)
+    assert np.array_equal(coordinate_ascent(start, [(FEATURES, LABELS)], grid=[0.0, 0.5, 1.0]), start)
+
+
+def test_coordinate_ascent_weighs_each_set_the_same():
+    rows = np.array([[0.9, 0.0], [0.5, 1.0]])  # weights (1, 0) pick row 0, (0, 1) row 1
+    big = ([rows] * 5, [np.array([1, 1])] * 3 + [np.array([0, 1])] * 2)  # row 1 is right more often
+    small = ([rows], [np.array([1, 0])])  # ... but here only row 0 is right
+    start, other = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    pooled = ([*big[0], *small[0]], [*big[1], *small[1]])
+    assert top1_rate(other, *pooled) > top1_rate(start, *pooled)  # pooled, the big set would win
+    assert np.array_equal(coordinate_ascent(start, [big, small], grid=[0.0, 1.0]), start)
 
 
 def test_fit_logistic_separates_and_orders():
