@@ -217,3 +217,56 @@ def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
     assert again.exit_code == 0, again.output
     hit = next(line for line in again.stdout.splitlines() if line.startswith("retrieval hit@1"))
     assert hit.split()[-3:] == ["1.000", "1.000", "+0.000"]
+
+
+def _item(gid, correct, short_em, lang="de"):
+    return {
+        "id": gid,
+        "mode": "extractive",
+        "lang": lang,
+        "conflict": False,
+        "timings": {
+            "retrieve_ms": 1.0,
+            "total_ms": 2.0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "generate_ms": 0.0,
+        },
+        "scores": {
+            "hit@1": 1.0,
+            "hit@5": 1.0,
+            "mrr@10": 1.0,
+            "passage_hit@5": 1.0,
+            "correct": correct,
+            "f1": 0.5,
+            "short_em": short_em,
+            "short_f1": short_em,
+            "short_given": True,
+            "abstained": False,
+            "cited_files": 1,
+            "cited_gold_files": 1,
+            "words": 3,
+        },
+    }
+
+
+def test_summary_scores_short_answers_consistency_and_groups():
+    gold = [
+        evaluate.GoldItem("a1", "q", ("x",), ("f",), "de", "single", fact="a"),
+        evaluate.GoldItem("a2", "q", ("x",), ("f",), "en", "single", fact="a"),
+        evaluate.GoldItem("b1", "q", ("y",), ("f",), "de", "multi", fact="b"),
+        evaluate.GoldItem("b2", "q", ("y",), ("f",), "en", "multi", fact="b"),
+    ]
+    items = [
+        _item("a1", True, 1.0),
+        _item("a2", True, 0.0, "en"),
+        _item("b1", True, 1.0),
+        _item("b2", False, 0.0, "en"),
+    ]
+    s = evaluate.summarize(items, gold, retrieval_only=False)
+    assert s["consistency"] == 0.5 and s["facts"] == 2  # fact b failed in English
+    assert s["short_em"] == 0.5 and s["accuracy"] == 0.75
+    assert s["groups"]["lang=de"]["short_em"] == 1.0 and s["groups"]["lang=en"]["accuracy"] == 0.5
+    assert s["groups"]["type=multi"]["answerable"] == 2
+    text = evaluate.table(s)
+    assert "consistency (facts)" in text and "short EM [lang=en]" in text

@@ -129,3 +129,29 @@ def test_abstention_counts(abstained, answerable, expected):
 )
 def test_percentile(values, q, expected):
     assert metrics.percentile(values, q) == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize(
+    "answer, golds, expected",
+    [
+        ("Jason Droege", ["Jason Droege"], 1.0),
+        ("der Jason Droege.", ["Jason Droege"], 1.0),  # articles and punctuation do not count
+        ("Droege", ["Jason Droege"], 0.0),
+        ("14,3 Milliarden", ["14,8 Milliarden", "14,3 Milliarden"], 1.0),
+        ("", ["900"], 0.0),
+    ],
+)
+def test_exact_match(answer, golds, expected):
+    assert metrics.exact_match(answer, golds) == expected
+
+
+@pytest.mark.parametrize(
+    "by_fact, expected",
+    [
+        ({"a": [True, True, True], "b": [True, False, True]}, 0.5),
+        ({"a": [True]}, 1.0),
+        ({}, None),
+    ],
+)
+def test_consistency(by_fact, expected):
+    assert metrics.consistency(by_fact) == expected

@@ -76,6 +76,18 @@ def contains_answer(answer: str, golds: list[str], lang: str | None = None) -> b
     return False
 
 
+def exact_match(answer: str, golds: list[str], lang: str | None = None) -> float:
+    """SQuAD-style exact match: 1.0 when the normalised answer equals a normalised gold."""
+    pred = normalize_answer(answer, lang)
+    return float(any(pred == normalize_answer(g, lang) for g in golds))
+
+
+def consistency(correct_by_fact: dict[str, list[bool]]) -> float | None:
+    """Share of facts answered right in every phrasing asked."""
+    facts = [all(v) for v in correct_by_fact.values() if v]
+    return sum(facts) / len(facts) if facts else None
+
+
 def token_f1(answer: str, golds: list[str], lang: str | None = None) -> float:
     """SQuAD-style token F1 against the best-matching gold answer."""
     pred = normalize_answer(answer, lang).split()

@@ -34,6 +34,7 @@ class GoldItem:
     lang: str | None = None
     type: str | None = None
     answer_start: int | None = None
+    fact: str | None = None  # paraphrases of one fact share it: consistency is scored over them
 
     @property
     def answerable(self) -> bool:
@@ -53,7 +54,7 @@ def _validate(obj, seen: set[str]) -> str | None:
         return "an answerable question needs at least one source"
     if "answer_start" in obj and obj["answer_start"] is not None and not isinstance(obj["answer_start"], int):
         return "'answer_start' must be an integer"
-    for key in ("lang", "type"):
+    for key in ("lang", "type", "fact"):
         if key in obj and obj[key] is not None and not isinstance(obj[key], str):
             return f"'{key}' must be a string"
     if obj["id"] in seen:
@@ -95,6 +96,7 @@ def load_gold(path: Path) -> list[GoldItem]:
                 obj.get("lang"),
                 obj.get("type"),
                 obj.get("answer_start"),
+                obj.get("fact"),
             )
         )
     if errors:
@@ -149,9 +151,16 @@ def answer_scores(item: GoldItem, out: dict) -> dict:
         f1 = 0.0 if abstained else metrics.token_f1(strip_markers(out["answer"]), list(item.answers))
     else:
         correct, f1 = abstained, None
+    # the short answer alone, SQuAD-style; an answerable question without one scores 0
+    short = "" if abstained else ((out.get("short") or {}).get("text") or "")
+    short_em = metrics.exact_match(short, list(item.answers)) if item.answerable and short else 0.0
+    short_f1 = metrics.token_f1(short, list(item.answers)) if item.answerable and short else 0.0
     return {
         "correct": correct,
         "f1": f1,
+        "short_em": short_em if item.answerable else None,
+        "short_f1": short_f1 if item.answerable else None,
+        "short_given": bool(short),
         "abstained": abstained,
         "cited_files": len(cited),
         "cited_gold_files": sum(metrics.source_matches(f, list(item.sources)) for f in cited),
@@ -191,7 +200,35 @@ def summarize(items: list[dict], gold: list[GoldItem], retrieval_only: bool) -> 
     s["completion_tokens_mean"] = metrics.mean([it["timings"]["completion_tokens"] for it in items])
     gen_s = sum(it["timings"]["generate_ms"] for it in items if it["timings"]["completion_tokens"]) / 1000
     s["tokens_per_second"] = _ratio(sum(it["timings"]["completion_tokens"] for it in items), gen_s)
+    s.update(_answer_figures(answerable))
+    by_fact: dict[str, list[bool]] = {}
+    for it in items:
+        fact = by_id[it["id"]].fact
+        if fact:
+            by_fact.setdefault(fact, []).append(bool(it["scores"]["correct"]))
+    if by_fact:
+        s["consistency"] = metrics.consistency(by_fact)
+        s["facts"] = len(by_fact)
+    groups: dict[str, list[dict]] = {}
+    for it in answerable:
+        g = by_id[it["id"]]
+        groups.setdefault(f"lang={g.lang or it.get('lang') or '?'}", []).append(it)
+        if g.type:
+            groups.setdefault(f"type={g.type}", []).append(it)
+    if len(groups) > 1:
+        s["groups"] = {name: {"answerable": len(its), **_answer_figures(its)} for name, its in sorted(groups.items())}
     return s
+
+
+def _answer_figures(answerable: list[dict]) -> dict:
+    """Accuracy (the answer contains a gold answer) and the short answer's EM and F1."""
+    sc = [it["scores"] for it in answerable]
+    return {
+        "accuracy": metrics.mean([float(x["correct"]) for x in sc]),
+        "short_em": metrics.mean([x["short_em"] for x in sc]),
+        "short_f1": metrics.mean([x["short_f1"] for x in sc]),
+        "short_given": metrics.mean([float(x["short_given"]) for x in sc]),
+    }
 
 
 # ---------------------------------------------------------------- running
@@ -271,6 +308,10 @@ FIGURES = [
     ("passage_hit@5", "passage hit@5", ".3f"),
     ("accuracy", "answer accuracy", ".3f"),
     ("token_f1", "answer token F1", ".3f"),
+    ("short_given", "short answer given", ".3f"),
+    ("short_em", "short answer EM", ".3f"),
+    ("short_f1", "short answer F1", ".3f"),
+    ("consistency", "consistency (facts)", ".3f"),
     ("citation_precision", "citation precision", ".3f"),
     ("citation_recall", "citation recall", ".3f"),
     ("abstain_precision", "abstention precision", ".3f"),
@@ -308,6 +349,16 @@ def table(summary: dict, old: dict | None = None) -> str:
         before = old.get(key)
         delta = "-" if new is None or before is None else format(new - before, "+" + (fmt if fmt != "d" else ".0f"))
         rows.append(f"{label:<28}{_fmt(new, fmt):>10}{_fmt(before, fmt):>10}{delta:>10}")
+    for name, fig in summary.get("groups", {}).items():
+        before_fig = (old or {}).get("groups", {}).get(name, {})
+        for key, label in (("accuracy", "accuracy"), ("short_em", "short EM"), ("short_f1", "short F1")):
+            text = f"{label} [{name}]"
+            if old is None:
+                rows.append(f"{text:<28}{_fmt(fig.get(key), '.3f'):>10}")
+            else:
+                new_v, old_v = fig.get(key), before_fig.get(key)
+                delta = "-" if new_v is None or old_v is None else format(new_v - old_v, "+.3f")
+                rows.append(f"{text:<28}{_fmt(new_v, '.3f'):>10}{_fmt(old_v, '.3f'):>10}{delta:>10}")
     header = f"{'':<28}{'now':>10}{'before':>10}{'delta':>10}" if old is not None else f"{'':<28}{'value':>10}"
     return "\n".join([header, *rows])
 
