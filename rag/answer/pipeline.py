@@ -67,9 +67,7 @@ class Answerer:
     def evidence_for(self, question: str, k: int | None = None) -> list[evidence.Candidate]:
         """The evidence sentences for a question, best first: what scripts/fit.py weighs."""
         read = self.read(" ".join(question.split()))
-        hits = self.retriever.search(
-            read.query, k or self.settings.k, "hybrid", qvec=self.retriever.embedder.encode([read.query.text])[0]
-        )
+        hits = self.retriever.search(read.query, k or self.settings.k, "hybrid")
         return evidence.candidates(read.question, hits, self.tuning.evidence_weights)
 
     def ask(
@@ -97,6 +95,8 @@ class Answerer:
         t0 = time.perf_counter()
         read = self.read(text)
         q = read.question
+        # embedded here, not left to search: lexical search skips it, but evidence selection
+        # still weighs each sentence's similarity to the question
         qvec = self.retriever.embedder.encode([text])[0]
         ranked_hits = self.retriever.search(read.query, max(k, depth or k), retriever, qvec=qvec)
         hits = ranked_hits[:k]

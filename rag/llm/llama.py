@@ -26,7 +26,7 @@ from rag.llm.catalog import ModelChoice, check_gguf
 if TYPE_CHECKING:
     from rag.llm.gguf import GGUFInfo
 
-__all__ = ["Generation", "LocalHandle", "LocalModel", "gpu_offload_supported", "import_llama"]
+__all__ = ["LocalHandle", "LocalModel", "gpu_offload_supported", "import_llama"]
 
 
 def import_llama():
