@@ -19,14 +19,11 @@ def cand(text, overlap=0.8, context=0.8, dense=0.5, chunk=None, source="a.txt", 
     return Candidate(source, start, start + len(text), text, dense, overlap, 1.0, 1.0, 1.0, context, chunk or text)
 
 
-FEATURES = {"context": 0.8, "dense": 0.5, "unknown": 0.0, "pmi": 2.0, "span_found": 1.0}
-
-
 def test_a_year_the_evidence_does_not_have_for_the_subject_abstains():
     q = question("Wie hoch war der Umsatz von Meta im Jahr 2019?")
     about_revenue = cand("Es rechnet in diesem Jahr mit einem Umsatz von zwei Milliarden Dollar.")
     about_2019 = cand("LeCun gewann 2019 den höchsten Informatikpreis.")
-    verdict = judge_evidence(q, [about_revenue, about_2019], FEATURES)
+    verdict = judge_evidence(q, [about_revenue, about_2019], 0.9, 0.5)
     assert verdict.abstain and "year" in verdict.reason
 
 
@@ -36,37 +33,22 @@ def test_the_year_may_stand_elsewhere_in_the_chunk():
         "Meta machte einen Umsatz von 70 Milliarden Dollar.",
         chunk="Das Jahr 2019. Meta machte einen Umsatz von 70 Milliarden Dollar.",
     )
-    assert not judge_evidence(q, [c], FEATURES).abstain
-
-
-def test_a_quantity_question_without_a_quantity_in_the_evidence_abstains():
-    q = question("Wie viel hat Meta für WhatsApp bezahlt?")
-    verdict = judge_evidence(q, [cand("Meta kaufte WhatsApp.")], {**FEATURES, "span_found": 0.0})
-    assert verdict.abstain and "quantity" in verdict.reason
+    assert not judge_evidence(q, [c], 0.9, 0.5).abstain
 
 
 @pytest.mark.parametrize(
-    "features, abstain",
-    [
-        ({"context": 0.9, "dense": 0.5, "unknown": 0.0, "pmi": 2.0}, False),
-        ({"context": 0.1, "dense": 0.1, "unknown": 2.0, "pmi": 0.2}, True),
-        ({"context": 0.3, "dense": 0.2, "unknown": 0.0, "pmi": 0.3}, True),
-    ],
+    "confidence, threshold, abstain",
+    [(0.9, 0.5, False), (0.5, 0.5, False), (0.49, 0.5, True), (0.0, 0.2, True)],
 )
-def test_confidence_threshold(features, abstain):
+def test_the_readers_probability_below_its_threshold_abstains(confidence, threshold, abstain):
     q = question("Warum investiert Meta?")
-    assert judge_evidence(q, [cand("Meta investiert, weil es aufholen will.")], features).abstain is abstain
-
-
-def test_without_the_models_score_the_other_weights_apply():
-    q = question("Warum investiert Meta?")
-    c = [cand("Meta investiert, weil es aufholen will.")]
-    assert not judge_evidence(q, c, {"context": 0.9, "dense": 0.5, "unknown": 0.0}).abstain
-    assert judge_evidence(q, c, {"context": 0.1, "dense": 0.1, "unknown": 1.0}).abstain
+    verdict = judge_evidence(q, [cand("Meta investiert, weil es aufholen will.")], confidence, threshold)
+    assert verdict.abstain is abstain and verdict.confidence == confidence
+    assert ("below" in verdict.reason) is abstain
 
 
 def test_nothing_retrieved_abstains():
-    assert judge_evidence(question("Wer?"), [], {}).abstain
+    assert judge_evidence(question("Wer?"), [], 1.0, 0.5).abstain
 
 
 def scored(pid, text, sentence):

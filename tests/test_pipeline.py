@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer import prompts
 from rag.answer.pipeline import Answerer
 from rag.answer.policy import FOLLOW_UP_UNANSWERED, turn_of
 from rag.answer.question import Question
@@ -53,6 +54,21 @@ def answerer(retriever, model: FakeModel, **settings) -> Answerer:
     return Answerer(Settings(index=Path("unused"), **settings), retriever, FakeHandle(model))
 
 
+def extracting(prompt: str) -> bool:
+    """Is this the prompt asking the model to copy a short answer from a sentence (extract.py)?"""
+    return prompt.startswith("Text: ") or prompt.startswith(tuple(prompts.EXTRACT_INSTRUCTION.values()))
+
+
+def replying(answer: str = "", copy: str = ""):
+    """A model that copies `copy` when asked to extract and writes `answer` when asked to answer."""
+    return lambda prompt: copy if extracting(prompt) else answer
+
+
+def written(model: FakeModel) -> list[str]:
+    """The prompts the model answered other than extraction ones."""
+    return [p for kind, p in model.calls if kind in ("complete", "chat") and not extracting(p)]
+
+
 def small(replies=(), score=explains_well) -> FakeModel:
     """Like the default Gemma 3 270M: a base model, too small to be trusted with answers."""
     return FakeModel(replies, score=score)
@@ -66,12 +82,13 @@ def trusted_chat(replies=()) -> FakeModel:
 
 
 def test_weak_evidence_abstains(retriever):
-    model = small(score=lambda prefix, text: -2.0)  # the evidence explains nothing of the question
+    model = small()
     answer = answerer(retriever, model).ask("Wie heißt der Hund der Bundeskanzlerin?")
     assert answer.abstained and answer.mode == "abstained" and answer.citations == []
     assert answer.reason and answer.confidence is not None
     assert answer_text(answer) == "Die Quellen sagen dazu nichts."
-    assert [kind for kind, _ in model.calls] == ["score", "score"]  # scored, nothing written
+    # the reader decided: the model only tried to copy an answer, it scored and wrote nothing
+    assert all(extracting(p) for _, p in model.calls)
 
 
 # ---------------------------------------------------------------- extracting
@@ -89,28 +106,28 @@ def test_a_clear_short_answer_leads_the_quote(retriever):
     document = ARTICLES["scale.txt"]
     assert document[answer.short.start : answer.short.end] == "Jason Droege"
     assert answer_text(answer) == "Jason Droege – „Ihn ersetzt der neue Interims-CEO Jason Droege.“ [1]"
-    assert "complete" not in [kind for kind, _ in model.calls]  # a small model writes nothing by default
+    assert written(model) == []  # a small model writes no answer by default
 
 
 def test_a_short_answer_the_model_names_too_is_its_answer(retriever):
-    model = small(["Jason Droege [1]"])
+    model = small(replying("Jason Droege [1]", "Jason Droege"))
     answer = answerer(retriever, model, generate="always").ask("Wer wird Interims-CEO von Scale AI?")
     assert answer.mode == "generated"  # the model chose it, checked against the evidence
     assert answer.short.text == "Jason Droege" and answer.quote.citation == 1 and answer.text == ""
 
 
 def test_a_trusted_models_checked_answer_is_the_answer(retriever):
-    model = trusted_chat(["Jason Droege ist der neue Interims-CEO [1]"])
+    model = trusted_chat(replying("Jason Droege ist der neue Interims-CEO [1]", "Jason Droege"))
     answer = answerer(retriever, model).ask("Wer wird Interims-CEO von Scale AI?")
     assert answer.mode == "generated" and answer.quote is None and answer.short is None
     assert answer.text == "Jason Droege ist der neue Interims-CEO [1]"
     assert "Jason Droege" in answer.citations[0].quote
     assert answer_text(answer) == answer.text
-    assert answer.timings["completion_tokens"] == 7
+    assert answer.timings["completion_tokens"] == 7 + 2  # its answer, and the span it copied
 
 
 def test_a_number_the_cited_passage_lacks_falls_back_to_the_quote(retriever):
-    model = trusted_chat(["Scale AI wurde 2017 gegründet [1]"])
+    model = trusted_chat(replying("Scale AI wurde 2017 gegründet [1]", "2016"))
     answer = answerer(retriever, model).ask("Wann wurde Scale AI gegründet?")
     assert answer.mode == "extractive" and answer.text == ""
     assert answer.quote is not None and "2016" in answer.quote.text
@@ -130,7 +147,7 @@ def test_differing_values_are_reported_with_their_sources(retriever):
 
 def translating(translation: str):
     """A model that translates (its reply to the translation prompt) and writes nothing else."""
-    return lambda prompt: translation if prompt.rstrip().endswith("Deutsch:") else ""
+    return lambda prompt: translation if prompt.rstrip().endswith("Deutsch:") else ""  # copies nothing either
 
 
 def test_a_plausible_translation_supplies_the_terms(retriever):
@@ -182,7 +199,8 @@ def test_retrieval_reads_the_parsed_query(retriever):
     ],
 )
 def test_baseline_takes_the_models_answer_as_it_is(retriever, reply, mode, cited):
-    answer = answerer(retriever, small([reply])).ask("Wer wird Interims-CEO von Scale AI?", strategy="baseline")
+    model = small(replying(reply))
+    answer = answerer(retriever, model).ask("Wer wird Interims-CEO von Scale AI?", strategy="baseline")
     assert answer.mode == mode and len(answer.citations) == cited
     assert answer_text(answer) == (reply.replace("[2]", "[1]") or "Die Quellen sagen dazu nichts.")
 
@@ -208,7 +226,7 @@ def test_a_follow_up_whose_own_words_the_evidence_lacks_abstains(retriever):
 
 def test_switching_the_model(retriever):
     a = answerer(retriever, small())
-    big = trusted_chat(["Jason Droege ist der neue Interims-CEO [1]"])
+    big = trusted_chat(replying("Jason Droege ist der neue Interims-CEO [1]", "Jason Droege"))
     a.use_model(replace(a.settings, generate="auto"), FakeHandle(big))
     assert a.generates() and a.ask("Wer wird Interims-CEO von Scale AI?").mode == "generated"
 

@@ -113,12 +113,14 @@ def test_warm_model_reuses_the_fixed_prompt_prefix(seeds_index):
     from rag.config import load_settings
 
     answerer = app.open_answerer(load_settings(index=seeds_index, generate="always"))
-    first = answerer.ask("Wie viel investiert Meta in Scale AI?")
+    # (not "Wie viel investiert Meta ...": the sources disagree there, which is reported
+    # without asking the model)
+    first = answerer.ask("Wo wurde Alexandr Wang geboren?")
     second = answerer.ask("Wer wird Interims-CEO von Scale AI?").timings
     assert second["prompt_tokens"] > 0
     assert second["prompt_tokens_evaluated"] < 0.6 * second["prompt_tokens"], second
     # a restored KV state gives the same answer as a fresh evaluation
-    again = answerer.ask("Wie viel investiert Meta in Scale AI?")
+    again = answerer.ask("Wo wurde Alexandr Wang geboren?")
     assert answer_text(again) == answer_text(first) and again.citations == first.citations
 
 
@@ -165,8 +167,8 @@ def llama_server(smollm_path, tmp_path_factory):
 
 @pytest.mark.llm
 def test_llm_url_sends_generation_to_the_server(seeds_index, llama_server):
-    out = ask_json(seeds_index, "Wie viel investiert Meta in Scale AI?", "--llm-url", llama_server)
-    assert "14,3" in out["answer"]
+    out = ask_json(seeds_index, "Wer wird Interims-CEO von Scale AI?", "--llm-url", llama_server)
+    assert "Droege" in out["answer"]
     assert out["citations"] and all(c["source"].endswith(".txt") for c in out["citations"])
     # the server did the model's work: it reported the tokens, nothing was loaded here
     assert out["timings"]["completion_tokens"] > 0 and out["timings"]["load_ms"] == 0

@@ -1,9 +1,8 @@
 """The checked answer, from evidence the policy found good enough.
 
 The model is the weakest part of the pipeline, so it is never trusted:
-- the answer rests on the best evidence sentence, quoted with its citation; a short answer
-  (a number, date, place or name read off the evidence) leads the quote when it is a clear
-  choice or the model named it too;
+- the answer rests on the reader's best (sentence, short answer) pair (reader.py): the
+  short answer leads, the sentence is quoted with its citation;
 - a model of 1B parameters or more writes the answer itself; its citations are mapped to
   passages that were in the prompt and its facts (numbers, names) must occur in the
   passages it cites, or the quote is given instead;
@@ -21,15 +20,14 @@ from rag.answer import prompts
 from rag.answer.citations import parse_citations, renumber, repair_citations, strip_markers
 from rag.answer.evidence import PASSAGES, Candidate
 from rag.answer.question import Question
-from rag.answer.spans import ScoredSpan, number_spans, quantity, trim_quote
+from rag.answer.reader import Pair
+from rag.answer.spans import ScoredSpan, Span, number_spans, quantity, trim_quote
 from rag.answer.translate import first_line
 from rag.lang.lexicon import ALL_STOPWORDS, DECLINES
 from rag.lang.text import detect_language, fold
 from rag.llm.base import Generation, LanguageModel
 from rag.types import Answer, Citation, ConflictValue, Hit, Passage, Quote, ShortAnswer
 
-SPAN_MARGIN = 0.1  # how far below the best candidate span the model's choice may rank
-CLEAR_MARGIN = 0.1  # a span this far ahead of the next different one is named without the model
 QUOTE_WORDS = 35  # longer evidence sentences are cut to the clauses around the answer
 CONFLICT_CONTEXT = 0.6  # a competing value's sentence matches the question at least this well, relative
 CONFLICT_RATIO = 1.25  # ... and the value is of the same magnitude (14,3 vs 14,8: a conflict; 14 vs 29: not)
@@ -140,11 +138,24 @@ def cite(
     )
 
 
+def whole_number(sentence: str, span: Span) -> Span:
+    """The number span of the sentence that holds the short answer ("14,8 Milliarden" ->
+    "14,8 Milliarden Dollar"): values compare by magnitude and unit."""
+    return next((n for n in number_spans(sentence) if n.start <= span.start and n.end >= span.end), span)
+
+
+def passage_of(pool: list[Passage], chosen: Pair | None) -> Passage | None:
+    """The pool's passage holding the reader's chosen sentence."""
+    if chosen is None:
+        return None
+    return next((p for p in pool if (p.source, p.start) == (chosen.sentence.source, chosen.sentence.start)), None)
+
+
 def checked_answer(
     q: Question,
     pool: list[Passage],
     cands: list[Candidate],
-    ranked: list[ScoredSpan],
+    chosen: Pair | None,
     hits: list[Hit],
     model: LanguageModel,
     writes: bool,
@@ -154,10 +165,15 @@ def checked_answer(
     on_text: OnText,
 ) -> Answer:
     """The answer from the evidence pool: the differing values, the model's checked words,
-    or the best sentence quoted, led by a short answer when it is a clear choice. writes:
-    the model writes an answer; trust: its checked answer may be the answer (policy.py)."""
+    or the reader's chosen sentence quoted, led by its chosen short answer. writes: the
+    model writes an answer; trust: its checked answer may be the answer (policy.py)."""
     by_id = {p.id: p for p in pool}
-    conflict = find_conflict(q, ranked[0], pool, cands) if ranked else []
+    quoted = passage_of(pool, chosen) or pool[0]
+    cand = chosen.candidate if chosen is not None and passage_of(pool, chosen) else None
+    span = None if cand is None else Span(cand.text, cand.start - quoted.start, cand.end - quoted.start)
+    conflict = (
+        find_conflict(q, ScoredSpan(quoted.id, whole_number(quoted.text, span), 0, 1.0), pool, cands) if span else []
+    )
     if conflict:
         return cite(
             q,
@@ -180,24 +196,12 @@ def checked_answer(
         # facts passed the check against the passages it cites.
         return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited))
 
-    # A small model's free answer is right less often than the best evidence sentence,
-    # so the answer quotes that sentence. A short answer goes in front of the quote only
-    # when it is a clear choice: a span of the asked kind that the model named too, or
-    # that stands well ahead of the other candidates.
-    best_span, mode, quoted = None, "extractive", passages[0]
-    if ranked:
-        best = ranked[0]
-        runner_up = next((r for r in ranked[1:] if fold(r.span.text) != fold(best.span.text)), None)
-        margin = best.score - runner_up.score if runner_up else 1.0
-        agreeing = [r for r in ranked if model_ok and agrees(body, r.span.text) and r.score >= best.score - SPAN_MARGIN]
-        if agreeing:
-            best_span, mode, quoted = agreeing[0].span, "generated", by_id[agreeing[0].passage_id]
-        elif margin >= CLEAR_MARGIN:
-            best_span, quoted = best.span, by_id[best.passage_id]
-    short = None
-    if best_span is not None:
-        short = ShortAnswer(best_span.text, quoted.start + best_span.start, quoted.start + best_span.end)
-    quote = trim_quote(quoted.text, QUOTE_WORDS, best_span, set(q.terms))
+    # A small model's free answer is right less often than the reader's pick, so the answer
+    # is the reader's short answer and the sentence it stands in, quoted; the model's words
+    # only mark it "generated" when they name the same thing.
+    mode = "generated" if model_ok and cand is not None and agrees(body, cand.text) else "extractive"
+    short = None if cand is None else ShortAnswer(cand.text, cand.start, cand.end)
+    quote = trim_quote(quoted.text, QUOTE_WORDS, span, set(q.terms))
     return cite(q, by_id, [quoted.id], hits, mode, short=short, quote=(quote, quoted.id))
 
 

@@ -11,9 +11,11 @@ a name for "wer", a year for "wann").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.question import Question
 from rag.answer.spans import candidate_spans, rank_spans, strip_question_words
+from rag.answer.units import is_evidence, units
 from rag.lang.text import analyze, words
 from rag.types import Hit, Passage
 
@@ -67,6 +69,21 @@ def term_overlap(question: Question, sentence: str, skip_numbers: bool = False) 
     return sum(w for t, w in terms.items() if t in have) / total
 
 
+@lru_cache(maxsize=8192)
+def body_spans(source: str, start: int, text: str) -> tuple[tuple[int, int], ...]:
+    """Document offsets of the chunk's sentences that may be quoted (units.is_evidence):
+    headings, captions, bylines, furniture and instructions are no evidence."""
+    return tuple((u.start + start, u.end + start) for u in units(text, source) if is_evidence(u))
+
+
+def as_evidence(chunk_source: str, chunk_start: int, chunk_text: str, s: int, e: int) -> tuple[int, int] | None:
+    """The part of the sentence [s, e) made of evidence units, or None when it has none."""
+    body = [(bs, be) for bs, be in body_spans(chunk_source, chunk_start, chunk_text) if bs < e and be > s]
+    if not body:
+        return None
+    return max(s, min(b[0] for b in body)), min(e, max(b[1] for b in body))
+
+
 def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -> list[Candidate]:
     """Every sentence of the retrieved chunks (once, even where chunks overlap), scored.
 
@@ -83,7 +100,11 @@ def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -
         c = h.chunk
         rank_score = 1.0 - rank / len(hits)
         previous = ""
-        for start, end, sim in h.sentences:
+        for s, e, sim in h.sentences:
+            kept = as_evidence(c.source, c.start, c.text, s, e)
+            if kept is None:
+                continue
+            start, end = kept
             text = c.text[start - c.start : end - c.start]
             context = f"{previous} {text}"
             previous = text

@@ -33,8 +33,9 @@ def read_question(text: str, lex: LexicalIndex, translate: Translator | None = N
         return Asked(q, query, False, None, sum(not lex.knows(t) for t in q.terms))
     target = lex.languages[0] if len(lex.languages) == 1 else None
     translated = translate(text, q.lang, target) if target and translate else None
-    terms = Question.parse(translated, lex.idf).terms if translated else q.terms
+    parsed = Question.parse(translated, lex.idf) if translated else q
+    terms = parsed.terms
     # Only words the corpus knows count: a translation's odd word choice, or an
     # untranslated question's own words, are not evidence of a missing fact.
-    q = replace(q, terms={t: (w if lex.knows(t) else 0.0) for t, w in terms.items()})
+    q = replace(q, terms={t: (w if lex.knows(t) else 0.0) for t, w in terms.items()}, focus=parsed.focus)
     return Asked(q, query, True, translated, 0)

@@ -2,8 +2,9 @@
 
 read the question once (parse.py: language, kind, unit, terms; translated when it is in
 another language than the corpus) -> retrieve (index/retrieve.py) -> select evidence
-sentences (evidence.py) -> score them (scoring.py) -> decide whether to answer (policy.py)
--> answer from the evidence (compose.py; baseline.py for comparison) -> the follow-up rule
+sentences (evidence.py, body sentences only) -> the reader picks the best (sentence, short
+answer) pair and how likely it is right (reader.py) -> decide whether to answer (policy.py)
+-> answer from the pair (compose.py; baseline.py for comparison) -> the follow-up rule
 (policy.py). Data flows down: no stage re-reads the question.
 """
 
@@ -12,18 +13,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rag.answer import evidence
+from rag.answer import evidence, reader
 from rag.answer.baseline import baseline_answer
 from rag.answer.compose import checked_answer
+from rag.answer.extract import Extracted, extract, got_span
 from rag.answer.parse import Asked, read_question
 from rag.answer.policy import check_follow_up, judge_evidence, trusted, understood, writes_answers
-from rag.answer.scoring import features as evidence_scores
-from rag.answer.spans import rank_spans
+from rag.answer.question import Question
+from rag.answer.reader import Reader, default_reader
+from rag.answer.scoring import evidence_features
 from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
 from rag.config import Settings
 from rag.errors import UsageError
 from rag.index.retrieve import Retriever
+from rag.lang.text import detect_language
 from rag.llm.base import Generation, LanguageModel, ModelHandle
 from rag.types import Answer, Turn
 
@@ -33,11 +37,24 @@ STRATEGIES = ("checked", "baseline")
 class Answerer:
     """Holds the loaded index, embedder and model; answers any number of questions."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, handle: ModelHandle, tuning: Tuning | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        handle: ModelHandle,
+        tuning: Tuning | None = None,
+        reader: Reader | None = None,
+    ):
         self.settings = settings
         self.retriever = retriever
         self.handle = handle
         self.tuning = tuning or default_tuning()  # fitted weights (scripts/fit.py swaps in its own)
+        self._reader = reader  # None: the shipped one (reader.json), read when first needed
+
+    @property
+    def reader(self) -> Reader:
+        """The trained reader (scripts/train_reader.py writes it; training needs none yet)."""
+        return self._reader or default_reader()
 
     @property
     def model(self) -> LanguageModel:
@@ -66,9 +83,23 @@ class Answerer:
 
     def evidence_for(self, question: str, k: int | None = None) -> list[evidence.Candidate]:
         """The evidence sentences for a question, best first: what scripts/fit.py weighs."""
+        return self.read_evidence(question, k)[1]
+
+    def read_evidence(self, question: str, k: int | None = None) -> tuple[Asked, list[evidence.Candidate]]:
+        """The question as read and its evidence sentences, best first: what the reader reads
+        (scripts/train_reader.py builds its pairs from them)."""
         read = self.read(" ".join(question.split()))
         hits = self.retriever.search(read.query, k or self.settings.k, "hybrid")
-        return evidence.candidates(read.question, hits, self.tuning.evidence_weights)
+        return read, evidence.candidates(read.question, hits, self.tuning.evidence_weights)
+
+    def extract(self, q: Question, cands: list[evidence.Candidate]) -> Extracted | None:
+        """The model's copied answer from the best evidence sentence (extract.py), which the
+        reader weighs beside the tagged candidates."""
+        if not cands:
+            return None
+        top = cands[0]
+        lang = detect_language(top.chunk_text or top.text)
+        return extract(self.model, top.text, top.start, q.text, lang, Generation())
 
     def ask(
         self,
@@ -106,11 +137,19 @@ class Answerer:
         else:
             cands = evidence.candidates(q, hits, self.tuning.evidence_weights)
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
-            ranked = rank_spans(
-                q.kind, set(q.terms), [(p.id, p.text, p.score) for p in pool[: evidence.PASSAGES]], q.unit
+            got = self.extract(q, cands)
+            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
+            probability = self.reader.confidence(
+                best,
+                read.unknown_terms,
+                cands[0] if cands else None,
+                None if chosen is None else chosen.features,
+                got_span(got),
             )
-            features = evidence_scores(q, cands[0], read.unknown_terms, self.model) if cands else {}
-            verdict = judge_evidence(q, cands, features, self.tuning)
+            features = evidence_features(q, cands[0], read.unknown_terms) if cands else {}
+            if chosen is not None:
+                features["reader"] = {k: round(v, 3) for k, v in chosen.features.items()}
+            verdict = judge_evidence(q, cands, probability, self.reader.threshold, features)
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
@@ -118,7 +157,7 @@ class Answerer:
                     q,
                     pool,
                     cands,
-                    ranked,
+                    chosen,
                     ranked_hits,
                     self.model,
                     self.generates(),
@@ -135,6 +174,7 @@ class Answerer:
                 "reason": verdict.reason,
                 "features": verdict.features,
                 "model": gen.text.strip(),
+                "copied": None if got is None else got.text,
             }
         if asked != question:
             answer.rewritten_from = question

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from rag.answer.evidence import PASSAGES, Candidate, term_overlap
 from rag.answer.followup import answered_by, self_contained
 from rag.answer.question import Question
-from rag.answer.tuning import Tuning, default_tuning
 from rag.lang.lexicon import YEAR
 from rag.lang.text import detect_language, numbers
 from rag.llm.base import Capabilities
@@ -25,18 +24,15 @@ class Verdict:
     features: dict
 
 
-def confidence(features: dict, tuning: Tuning) -> tuple[float, float]:
-    """The evidence score and the threshold it must reach: a linear rule fitted on dev gold
-    sets by scripts/fit.py, with the model's PMI score when the model can score text."""
-    weights, threshold = tuning.abstention(scored="pmi" in features)
-    return sum(w * features.get(k, 0.0) for k, w in weights.items()), threshold
-
-
-def judge_evidence(question: Question, cands: list[Candidate], features: dict, tuning: Tuning | None = None) -> Verdict:
-    """Is there evidence worth answering from?"""
+def judge_evidence(
+    question: Question, cands: list[Candidate], confidence: float, threshold: float, features: dict | None = None
+) -> Verdict:
+    """Is there evidence worth answering from? confidence: the reader's probability that its
+    best (sentence, short answer) pair answers the question; threshold: the one
+    scripts/train_reader.py chose on dev data (reader.json)."""
+    features = features or {}
     if not cands:
-        return Verdict(True, 0.0, "nothing retrieved", {})
-    conf, threshold = confidence(features, tuning or default_tuning())
+        return Verdict(True, 0.0, "nothing retrieved", features)
     years = {n for n in question.numbers if YEAR.fullmatch(n)}
     if years and not any(
         years <= numbers(c.chunk_text) and term_overlap(question, c.text, skip_numbers=True) >= 0.5
@@ -44,14 +40,10 @@ def judge_evidence(question: Question, cands: list[Candidate], features: dict, t
     ):
         # "Umsatz im Jahr 2019": neither a sentence about Umsatz without 2019 nearby nor one
         # with 2019 about something else answers it
-        return Verdict(True, conf, "no evidence about the question's subject in the year it asks about", features)
-    if question.kind == "number" and not features.get("span_found", 1.0):
-        # "Wie viel hat Meta für WhatsApp bezahlt?": the sentence that best matches the
-        # question holds no amount at all
-        return Verdict(True, conf, "the best evidence sentence holds no quantity", features)
-    if conf < threshold:
-        return Verdict(True, conf, f"evidence confidence {conf:.2f} below {threshold:.2f}", features)
-    return Verdict(False, conf, "", features)
+        return Verdict(True, confidence, "no evidence about the question's subject in the year it asks about", features)
+    if confidence < threshold:
+        return Verdict(True, confidence, f"reader confidence {confidence:.2f} below {threshold:.2f}", features)
+    return Verdict(False, confidence, "", features)
 
 
 def trusted(capabilities: Capabilities) -> bool:

@@ -127,9 +127,66 @@ def translation_prompt(question: str, source: str, target: str) -> str:
     return f"{shots}{a}: {question}\n{b}:"
 
 
-def explains_prefix(sentence: str, lang: str) -> str:
-    return f"Text: {sentence}\n" + ("Frage zu diesem Text: " if lang == "de" else "Question about this text: ")
+# Extraction: the model copies the shortest span of one evidence sentence that answers the
+# question. Invented examples; the reader (reader.py) weighs what it copies against the
+# candidates read from the sentence's tags.
+_EXTRACT_EXAMPLES = {
+    "de": [
+        (
+            "Die Firma wurde 1998 von Anna Berg in Hamburg gegründet und beschäftigt heute 300 Menschen.",
+            "Wer gründete die Firma?",
+            "Anna Berg",
+        ),
+        (
+            "Der Fluss ist 820 Kilometer lang und mündet bei Rotterdam in die Nordsee.",
+            "Wo mündet der Fluss?",
+            "bei Rotterdam in die Nordsee",
+        ),
+        (
+            "Nach dem Streik einigten sich die Parteien im März auf eine Lohnerhöhung von vier Prozent.",
+            "Worauf einigten sich die Parteien?",
+            "eine Lohnerhöhung von vier Prozent",
+        ),
+    ],
+    "en": [
+        (
+            "The company was founded in 1998 by Anna Berg in Hamburg and now employs 300 people.",
+            "Who founded the company?",
+            "Anna Berg",
+        ),
+        (
+            "The river is 820 kilometres long and flows into the North Sea near Rotterdam.",
+            "Where does the river end?",
+            "into the North Sea near Rotterdam",
+        ),
+        (
+            "After the strike the parties agreed in March on a pay rise of four percent.",
+            "What did the parties agree on?",
+            "a pay rise of four percent",
+        ),
+    ],
+}
+
+EXTRACT_INSTRUCTION = {
+    "de": "Antworte mit dem kürzesten Textstück, das die Frage beantwortet, wörtlich aus dem Text kopiert.",
+    "en": "Answer with the shortest piece of the text that answers the question, copied word for word.",
+}
 
 
-def question_prefix(lang: str) -> str:
-    return "Frage: " if lang == "de" else "Question: "
+def extract_prompt(sentence: str, question: str, lang: str) -> str:
+    """A few-shot completion prompt: the model continues after "Antwort:" with a span of the
+    sentence. lang: the sentence's language (the question may be in another)."""
+    lang = lang if lang in _EXTRACT_EXAMPLES else "en"
+    _, q_label, a_label = LABELS[lang]
+    shots = "".join(f"Text: {t}\n{q_label}: {q}\n{a_label}: {a}\n\n" for t, q, a in _EXTRACT_EXAMPLES[lang])
+    return f"{shots}Text: {sentence}\n{q_label}: {question}\n{a_label}:"
+
+
+def extract_messages(sentence: str, question: str, lang: str) -> list[dict]:
+    """The same task as chat messages, for a model with a chat template."""
+    lang = lang if lang in _EXTRACT_EXAMPLES else "en"
+    _, q_label, _ = LABELS[lang]
+    return [
+        {"role": "system", "content": EXTRACT_INSTRUCTION[lang]},
+        {"role": "user", "content": f"Text: {sentence}\n{q_label}: {question}"},
+    ]

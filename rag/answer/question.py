@@ -36,6 +36,39 @@ def answer_unit(question: str, kind: str) -> str | None:
     return "count"
 
 
+# The noun a question names its answer by: "Welche Vermutung ...", "Wie viele Sekunden ...",
+# "Which player ...". German nouns are capitalised, which finds them past adjectives.
+_FOCUS_DE = re.compile(
+    r"\b(?i:welche[rsnm]?|wie viele?|was für(?: eine?[rnms]?)?)\s+(?:[a-zäöüß-]+\s+){0,2}([A-ZÄÖÜ][\w-]+)"
+    r"(?:\s+(?:von|der|des)\s+(?:[a-zäöüß-]+\s+)?([A-ZÄÖÜ][\w-]+))?"
+)
+_FOCUS_EN = re.compile(r"\b(?:which|what|how many|how much)((?:\s+[a-z][\w-]*){1,3})", re.I)
+_NOT_FOCUS = frozenset(
+    "is was are were did does do has have had can could would will should of the a an in on to".split()
+)
+# "Welche Art von Ausschuss": the kind is named by the noun after "Art von"
+_KIND_NOUNS = frozenset(("Art", "Sorte", "Typ", "Form", "Teil", "Name"))
+
+
+def focus_word(question: str) -> str | None:
+    """The noun the question names its answer by ("Welche Vermutung" -> "Vermutung"), or None."""
+    m = _FOCUS_DE.search(question)
+    if m:
+        return m.group(2) if m.group(1) in _KIND_NOUNS and m.group(2) else m.group(1)
+    m = _FOCUS_EN.search(question)
+    if not m:
+        return None
+    words: list[str] = []
+    for w in m.group(1).split():
+        if w.lower() == "of" and words and words[-1].capitalize() in _KIND_NOUNS | {"Kind", "Type", "Sort"}:
+            words.pop()  # "what type of committee"
+            continue
+        if w.lower() in _NOT_FOCUS:
+            break
+        words.append(w)
+    return words[-1] if words else None
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
@@ -44,6 +77,8 @@ class Question:
     unit: str | None  # for numbers: money | percent | age | count
     terms: dict[str, float]  # analysed content term -> IDF weight
     numbers: frozenset[str] = field(default_factory=frozenset)
+    # analysed forms of focus_word (for a translated question: of its translation's)
+    focus: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str, idf: Callable[[str], float]) -> Question:
@@ -66,7 +101,9 @@ class Question:
         terms: dict[str, float] = {}
         for t in analyze(subject, lang):
             terms.setdefault(t, idf(t))
-        return cls(text, lang, kind, answer_unit(text, kind), terms, frozenset(numbers(text)))
+        word = focus_word(text)
+        focus = tuple(analyze(word, lang)) if word else ()
+        return cls(text, lang, kind, answer_unit(text, kind), terms, frozenset(numbers(text)), focus)
 
     def asks_about(self, word: str) -> bool:
         """Does the question itself contain this word (any analysed form of it)?"""

@@ -388,3 +388,199 @@ QUESTION_UNITS = [
 
 # A citation marker in an answer: [1], [1, 2], [1; 3]
 CITATION_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+
+# ---------------------------------------------------------------- evidence units (answer/units.py)
+
+# Words that open a caption or a photo/source credit: "Foto: Keystone", "Source: Reuters".
+CREDIT_WORDS = {
+    "de": ("Foto", "Fotos", "Bild", "Bilder", "Bildquelle", "Quelle", "Grafik", "Abbildung", "Illustration", "Video"),
+    "en": ("Photo", "Photos", "Image", "Picture", "Source", "Credit", "Credits", "Illustration", "Graphic", "Video"),
+}
+# Words that open a byline: "Von Max Muster", "By Jane Doe", "Autorin: …".
+BYLINE_WORDS = {"de": ("Von", "Text", "Autor", "Autorin"), "en": ("By", "Text", "Author")}
+# Keys of page metadata: "date 2025-06", "Stand: 12.06.2025", "Lesezeit: 3 Min".
+META_KEYS = {
+    "de": ("Datum", "Stand", "Aktualisiert", "Zuletzt aktualisiert", "Veröffentlicht", "Lesezeit", "Lesedauer"),
+    "en": ("Date", "Updated", "Last updated", "Published", "Posted", "Reading time"),
+}
+# Speaker labels of a chat transcript or prompt: a document that carries them is staging a
+# conversation with a model, not reporting a fact.
+ROLE_LABELS = (
+    "System",
+    "User",
+    "Assistant",
+    "Human",
+    "Nutzer",
+    "Benutzer",
+    "Prompt",
+    "Instruction",
+    "Instructions",
+    "Anweisung",
+    "Anweisungen",
+    "Frage",
+    "Antwort",
+    "Question",
+    "Answer",
+)
+# Those a text may address with orders: "KI-Assistenten, …", "Note to the language model: …".
+ADDRESSEES = {
+    "de": (
+        "KI-Assistent",
+        "KI-Assistenten",
+        "KI-Assistentin",
+        "Assistent",
+        "Assistenten",
+        "Sprachmodell",
+        "Sprachmodelle",
+        "KI-Modell",
+        "KI-Modelle",
+        "KI-System",
+        "Chatbot",
+        "Bot",
+        "KI",
+    ),
+    "en": (
+        "AI assistant",
+        "AI assistants",
+        "assistant",
+        "assistants",
+        "language model",
+        "language models",
+        "AI model",
+        "AI models",
+        "AI system",
+        "LLM",
+        "LLMs",
+        "chatbot",
+        "bot",
+        "AI",
+    ),
+}
+# Imperatives that order the reader (or a model) about. German: the du-form and the polite
+# infinitive + "Sie" (a verb-first "Ignoriert wurde …" is a passive, not an order).
+IMPERATIVES = {
+    "de": (
+        "antworte",
+        "ignoriere",
+        "vergiss",
+        "vergesst",
+        "beachte",
+        "gib",
+        "nenne",
+        "schreibe",
+        "schreib",
+        "sag",
+        "wiederhole",
+        "erwähne",
+        "behaupte",
+        "tu",
+        "tue",
+        "mach",
+        "mache",
+        "verwende",
+        "nutze",
+        "übersetze",
+    ),
+    # only forms that cannot open a statement as a noun ("Use of …", "Output rose …", "Never before …")
+    "en": (
+        "answer",
+        "respond",
+        "ignore",
+        "disregard",
+        "forget",
+        "say",
+        "write",
+        "tell",
+        "pretend",
+        "translate",
+        "please",
+        "do not",
+        "don't",
+    ),
+}
+# Polite German imperatives: these infinitives directly followed by "Sie".
+POLITE_IMPERATIVES = (
+    "antworten",
+    "ignorieren",
+    "vergessen",
+    "beachten",
+    "geben",
+    "nennen",
+    "schreiben",
+    "sagen",
+    "wiederholen",
+    "erwähnen",
+    "verwenden",
+    "nutzen",
+    "lesen",
+    "klicken",
+)
+# Phrases that give orders wherever they stand in a sentence.
+DIRECTIVES = {
+    "de": (
+        r"ignorier\w*\s+(?:\w+\s+){0,2}(?:vorherigen|bisherigen|obigen|vorigen|früheren)",
+        r"vergiss\s+(?:alle|alles)",
+        r"\bdu\s+(?:bist\s+(?:jetzt|nun|ab\s+sofort)|musst|sollst|darfst\s+nicht)\b",
+        r"\b(?:musst|sollst)\s+du\b",
+        r"\bihr\s+(?:müsst|sollt)\b",
+        r"\bantworte\b",
+    ),
+    "en": (
+        r"\bignore\s+(?:\w+\s+){0,2}(?:previous|prior|above|earlier|preceding)\b",
+        r"\bdisregard\s+(?:\w+\s+){0,2}(?:previous|prior|above|earlier|instructions)\b",
+        r"\byou\s+(?:are\s+now|must|should|have\s+to|need\s+to|will\s+now)\b",
+        r"\bsystem\s+prompt\b",
+    ),
+}
+# Second-person words: with an addressee they turn a mention into an address.
+SECOND_PERSON = {
+    "de": ("du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner", "deines", "euch", "euer", "eure"),
+    "en": ("you", "your", "yours", "yourself"),
+}
+# Words that open an address: "Liebe KI", "Dear assistant", "Hinweis an das Sprachmodell".
+ADDRESS_LEADS = {
+    "de": (
+        "liebe",
+        "lieber",
+        "liebes",
+        "hallo",
+        "hey",
+        "hinweis an",
+        "hinweis für",
+        "nachricht an",
+        "anweisung an",
+        "anweisung für",
+        "an alle",
+        "für alle",
+        "an",
+    ),
+    "en": (
+        "dear",
+        "hello",
+        "hey",
+        "hi",
+        "note to",
+        "note for",
+        "message to",
+        "instruction to",
+        "instructions for",
+        "attention",
+        "to all",
+        "for all",
+        "to",
+    ),
+}
+
+# ---------------------------------------------------------------- candidate answers
+
+# Words inside a proper name that make it an organisation's: "Scale AI", "Deutsche Bank AG".
+ORG_MARKERS = tuple(
+    "AG GmbH SE KG Inc Inc. Corp Corp. Ltd Ltd. LLC Co. AI Labs Group Holding Bank Partei Party "
+    "Universität University College Institute Institut Stiftung Foundation Verlag Zeitung Times News "
+    "Airlines Motors".split()
+)
+# Seasons: with a year they make a date ("Sommer 1521").
+SEASONS = {
+    "de": ("Frühling", "Frühjahr", "Sommer", "Herbst", "Winter"),
+    "en": ("spring", "summer", "autumn", "fall", "winter"),
+}

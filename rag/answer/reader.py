@@ -1,0 +1,406 @@
+"""The reader: one learned scorer over (evidence sentence, candidate short answer) pairs.
+
+For the best few evidence sentences, every candidate short answer (candidates.py) of a kind
+that can answer the question is a pair; each pair gets a row of features and a logistic
+regression (fitted by scripts/train_reader.py, shipped as reader.json) gives the probability
+that the candidate is the answer. The best pair's sentence is the quote, its candidate the
+short answer; a second, small regression over that probability and the question's match
+with the evidence decides whether to answer at all. Applied with numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rag.answer.candidates import KINDS, AnswerCandidate, candidates, compatible
+from rag.answer.evidence import Candidate
+from rag.answer.extract import Extracted
+from rag.answer.question import Question
+from rag.answer.spans import rank_spans
+from rag.lang.lexicon import ARTICLES, both
+from rag.lang.tagger import Token, tag
+from rag.lang.text import analyze, detect_language, fold
+
+_ARTICLES = frozenset(both(ARTICLES))
+
+READER = Path(__file__).with_name("reader.json")
+
+# evidence sentences read: 8 raised the any-pair ceiling (XQuAD-de 0.595 -> 0.608) but
+# lowered top-1 EM (0.272 -> 0.261), cross-validated by scripts/train_reader.py
+SENTENCES = 5
+FAR = 20  # token distance counted as "nowhere near the question's words" (and the cap)
+LONG = 10  # candidate length in tokens at which longer stops mattering
+
+QUESTION_KINDS = ("number", "time", "place", "person", "name", "other")
+
+POS_SHARES = ("NE", "NN", "CARD", "ADJA")  # the share of a candidate's tokens with each tag is a feature
+
+# The features, in the order reader.json lists them (train_reader.py fits exactly these).
+FEATURES = (
+    "dense",
+    "overlap",
+    "context",
+    "rank",
+    "evidence",
+    "top",
+    "sentence_rank",
+    "unknown",
+    "compatible",
+    *(f"kind_{k}" for k in KINDS),
+    *(f"asked_{k}" for k in QUESTION_KINDS),
+    "typed",
+    "span",
+    "span_match",
+    "head_asked",
+    "distance",
+    "near",
+    "question_share",
+    "length",
+    "position",
+    # the noun the question names its answer by (question.focus_word): the candidate is one
+    # ("Zwillingsprimzahlen-Vermutung" for "Welche Vermutung"), stands next to one ("24
+    # Interceptions" for "Wie viele Interceptions"), or its sentence has one
+    "has_focus",
+    "focus_head",
+    "focus_near",
+    "focus_sentence",
+    # boundaries: a candidate inside a longer one ("Zweiten" in "Zweiten Weltkrieg"), one
+    # holding shorter ones, a noun right after it, one or two characters, ending in an adjective
+    "nested",
+    "outer",
+    "next_noun",
+    "tiny",
+    "ends_adjective",
+    "in_question",
+    "window",
+    *(f"pos_{p}" for p in POS_SHARES),
+    *(f"match_{q}_{k}" for q in QUESTION_KINDS for k in KINDS),
+    # the model's copied answer (extract.py) from the best evidence sentence: the candidate is
+    # in that sentence, is the copied span, lies inside it or holds it, and how many words
+    # the two share
+    "gen_sentence",
+    "gen_span",
+    "gen_inside",
+    "gen_covers",
+    "gen_f1",
+)
+
+WINDOW = 4  # tokens either side of a candidate whose question words count for "window"
+
+
+@dataclass(frozen=True)
+class Pair:
+    sentence: Candidate  # the evidence sentence
+    candidate: AnswerCandidate
+    features: dict[str, float] = field(compare=False)
+
+
+def _question_tokens(toks: Sequence[Token], question: Question) -> list[frozenset[str]]:
+    """The question terms each token of the sentence is (an analysed form of)."""
+    terms = set(question.terms)
+    return [frozenset(terms & (set(analyze(t.text, "de")) | set(analyze(t.text, "en")))) for t in toks]
+
+
+def candidate_features(
+    question: Question,
+    cand: AnswerCandidate,
+    toks: Sequence[Token],
+    asked: Sequence[frozenset[str]],
+    sentence_len: int,
+    span: tuple[int, int] | None = None,
+) -> dict[str, float]:
+    """Features of one candidate inside its sentence: kind, fit to the question's kind, how
+    near it stands to the question's words, how much of it only repeats the question, length,
+    and whether it overlaps `span` (document offsets of the span of the asked kind that
+    spans.rank_spans would have picked in this sentence)."""
+    inside = [i for i, t in enumerate(toks) if t.start >= cand.start and t.end <= cand.end]
+    if not inside:
+        inside = [min(range(len(toks)), key=lambda i: abs(toks[i].start - cand.start))] if toks else []
+    outside = [j for j, a in enumerate(asked) if a and j not in inside]
+    if inside and outside:
+        distance = min(abs(i - j) for i in (inside[0], inside[-1]) for j in outside)
+    else:
+        distance = FAR
+    share = sum(bool(asked[i]) for i in inside) / len(inside) if inside else 0.0
+    first = toks[0].start if toks else cand.start
+    out = {f"kind_{k}": float(cand.kind == k) for k in KINDS}
+    out[f"match_{question.kind}_{cand.kind}"] = 1.0
+    out.update(_boundary_features(question, cand, toks, inside, asked))
+    out.update(
+        {
+            "compatible": float(compatible(question.kind, cand)),
+            "span_match": float(span is not None and cand.start < span[1] and cand.end > span[0]),
+            "head_asked": float(question.asks_about(cand.head_lemma)),
+            "distance": min(distance, FAR) / FAR,
+            "near": float(distance <= 3),
+            "question_share": share,
+            "length": min(len(inside), LONG) / LONG,
+            "position": (cand.start - first) / max(sentence_len, 1),
+        }
+    )
+    return out
+
+
+def _is_focus(tok: Token, focus: Sequence[str]) -> bool:
+    """Is the token the question's focus noun, or a compound ending in it ("Fundamentalsatz" for "Satz")?"""
+    if not focus:
+        return False
+    forms = set(analyze(tok.text, "de")) | set(analyze(tok.text, "en"))
+    folded = fold(tok.text)
+    return bool(forms & set(focus)) or any(len(f) >= 4 and folded.endswith(f) for f in focus)
+
+
+def _boundary_features(
+    question: Question, cand: AnswerCandidate, toks: Sequence[Token], inside: list[int], asked: Sequence[frozenset[str]]
+) -> dict[str, float]:
+    focus = question.focus
+    lo, hi = (inside[0], inside[-1]) if inside else (0, -1)
+    around = [j for j in range(max(lo - 2, 0), min(hi + 3, len(toks))) if j < lo or j > hi]
+    weights = question.terms
+    total = sum(weights.values()) or 1.0
+    near_terms: set[str] = set()
+    for j in range(max(lo - WINDOW, 0), min(hi + WINDOW + 1, len(toks))):
+        if j < lo or j > hi:
+            near_terms |= asked[j]
+    inner = [toks[i] for i in inside]
+    return {
+        "has_focus": float(bool(focus)),
+        "focus_head": float(any(_is_focus(t, focus) for t in inner[-1:])),
+        "focus_near": float(any(_is_focus(toks[j], focus) for j in around)),
+        "focus_sentence": float(any(_is_focus(t, focus) for t in toks)),
+        "next_noun": float(hi + 1 < len(toks) and toks[hi + 1].pos in ("NN", "NE")),
+        "tiny": float(len(cand.text.strip()) <= 2),
+        "ends_adjective": float(bool(inner) and inner[-1].pos == "ADJA"),
+        "in_question": float(fold(cand.text) in fold(question.text)),
+        "window": sum(weights.get(t, 0.0) for t in near_terms) / total,
+        **{f"pos_{p}": sum(t.pos == p for t in inner) / max(len(inner), 1) for p in POS_SHARES},
+    }
+
+
+def sentence_features(sentence: Candidate, rank: int, top_score: float) -> dict[str, float]:
+    return {
+        "dense": sentence.dense,
+        "overlap": sentence.overlap,
+        "context": sentence.context,
+        "rank": sentence.rank_score,
+        "evidence": sentence.score - top_score,  # relative: scores are on no fixed scale
+        "top": float(rank == 0),
+        "sentence_rank": rank / SENTENCES,
+        "typed": sentence.typed,
+        "span": sentence.span,
+    }
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in fold(text).split() if w not in _ARTICLES and any(c.isalnum() for c in w)]
+
+
+def _f1(a: str, b: str) -> float:
+    x, y = _words(a), _words(b)
+    common = sum((Counter(x) & Counter(y)).values())
+    return 0.0 if not common else 2 * common / (len(x) + len(y))
+
+
+def generated_features(
+    cand: AnswerCandidate, sentence: Candidate, got: Extracted | None, read: Candidate | None
+) -> dict[str, float]:
+    """How the candidate relates to the model's copied answer `got` from sentence `read`."""
+    if got is None or read is None or (sentence.source, sentence.start) != (read.source, read.start):
+        return {}
+    out = {"gen_sentence": 1.0, "gen_f1": _f1(cand.text, got.text)}
+    if got.start is not None and got.end is not None:
+        out["gen_span"] = float((cand.start, cand.end) == (got.start, got.end))
+        out["gen_inside"] = float(got.start <= cand.start and cand.end <= got.end)
+        out["gen_covers"] = float(cand.start <= got.start and got.end <= cand.end)
+    return out
+
+
+def with_generated(found: list[AnswerCandidate], got: Extracted | None, toks: Sequence[Token]) -> list[AnswerCandidate]:
+    """The tagged candidates, and the model's copied span where none has its bounds."""
+    if got is None or got.start is None or got.end is None:
+        return found
+    if any((c.start, c.end) == (got.start, got.end) for c in found):
+        return found
+    head = next((t.lemma for t in reversed(toks) if t.end <= got.end), got.text)
+    return [*found, AnswerCandidate(got.text, got.start, got.end, "span", head)]
+
+
+def pairs(
+    question: Question,
+    sentences: Sequence[Candidate],
+    unknown_terms: int = 0,
+    n: int = SENTENCES,
+    generated: Extracted | None = None,
+) -> list[Pair]:
+    """Every (sentence, candidate) pair of the best n evidence sentences whose candidate can
+    answer the question (a candidate of the wrong kind never becomes the answer).
+    unknown_terms: question terms the corpus does not know at all (a sign it lacks the fact).
+    generated: the model's copied answer from the best sentence (sentences[0]), if any."""
+    out: list[Pair] = []
+    if not sentences:
+        return out
+    top_score = sentences[0].score
+    asked_kind = {f"asked_{k}": float(question.kind == k) for k in QUESTION_KINDS}
+    asked_kind["unknown"] = min(unknown_terms, 2) / 2
+    for rank, s in enumerate(sentences[:n]):
+        lang = detect_language(s.chunk_text or s.text)  # a short sentence alone is often misread
+        toks = tag(s.text, s.start, lang)
+        asked = _question_tokens(toks, question)
+        base = {**sentence_features(s, rank, top_score), **asked_kind}
+        spans = rank_spans(question.kind, set(question.terms), [(0, s.text, 0.0)], question.unit)
+        span = (s.start + spans[0].span.start, s.start + spans[0].span.end) if spans else None
+        found = candidates(s.text, s.start, lang)
+        if rank == 0:
+            found = with_generated(found, generated, toks)
+        for c in found:
+            if not compatible(question.kind, c):
+                continue
+            feats = {**base, **candidate_features(question, c, toks, asked, len(s.text), span)}
+            feats["nested"] = float(any(o.start <= c.start and o.end >= c.end and o != c for o in found))
+            feats["outer"] = float(any(c.start <= o.start and c.end >= o.end and o != c for o in found))
+            feats.update(generated_features(c, s, generated, sentences[0]))
+            out.append(Pair(s, c, feats))
+    return out
+
+
+# What the abstention model reads of a question: the best pair's probability (also as a
+# log: small differences near 0 matter), the question terms the corpus does not know, how well
+# the best evidence sentence and the chosen pair's sentence match the question, how much of
+# the question stands around the chosen candidate, how far down the evidence it stands,
+# whether the best sentence holds a thing of the asked kind, and whether the model copied a span.
+ABSTAIN_FEATURES = (
+    "best",
+    "log_best",
+    "unknown",
+    "overlap",
+    "context",
+    "dense",
+    "has_pair",
+    "copied",
+    "chosen_overlap",
+    "chosen_context",
+    "chosen_window",
+    "chosen_rank",
+    "chosen_evidence",
+    "top_typed",
+)
+
+
+def question_features(
+    best: float,
+    unknown_terms: int,
+    top: Candidate | None,
+    chosen: Mapping[str, float] | None,
+    copied: bool = False,
+) -> dict[str, float]:
+    """chosen: the features of the best pair (None: no pair); copied: the model's answer is a
+    span of the best evidence sentence (extract.py)."""
+    picked = chosen or {}
+    return {
+        "best": best,
+        "log_best": math.log(best + 1e-4),
+        "unknown": min(unknown_terms, 2) / 2,
+        "overlap": top.overlap if top else 0.0,
+        "context": top.context if top else 0.0,
+        "dense": top.dense if top else 0.0,
+        "has_pair": float(chosen is not None),
+        "copied": float(copied),
+        "chosen_overlap": picked.get("overlap", 0.0),
+        "chosen_context": picked.get("context", 0.0),
+        "chosen_window": picked.get("window", 0.0),
+        "chosen_rank": picked.get("sentence_rank", 1.0),
+        "chosen_evidence": picked.get("evidence", -1.0),
+        # the best sentence holds a thing of the asked kind ("wie viel": a number)
+        "top_typed": top.typed if top else 0.0,
+    }
+
+
+def _logistic(coef: dict[str, float], intercept: float, feats: dict[str, float]) -> float:
+    z = intercept + sum(w * feats.get(name, 0.0) for name, w in coef.items())
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+@dataclass(frozen=True)
+class Reader:
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    # abstention: a second regression over question_features predicts whether the question
+    # is answerable from the evidence; below `threshold` the answer is withheld
+    abstain_coef: dict[str, float]
+    abstain_intercept: float
+    threshold: float
+    fit: dict = field(default_factory=dict, compare=False)  # how and on what it was fitted
+
+    def confidence(
+        self,
+        best: float,
+        unknown_terms: int,
+        top: Candidate | None,
+        chosen: Mapping[str, float] | None,
+        copied: bool = False,
+    ) -> float:
+        """The probability that the question is answerable from this evidence."""
+        feats = question_features(best, unknown_terms, top, chosen, copied)
+        return _logistic(self.abstain_coef, self.abstain_intercept, feats)
+
+    def probability(self, feats: dict[str, float]) -> float:
+        return _logistic(dict(zip(self.features, self.coef)), self.intercept, feats)
+
+    def probabilities(self, found: Sequence[Pair]) -> list[float]:
+        if not found:
+            return []
+        import numpy as np  # lazy, like every heavy import
+
+        x = np.array([[p.features.get(name, 0.0) for name in self.features] for p in found])
+        z = np.clip(x @ np.array(self.coef) + self.intercept, -40.0, 40.0)
+        return [float(v) for v in 1.0 / (1.0 + np.exp(-z))]
+
+    def best(self, found: Sequence[Pair]) -> tuple[Pair | None, float]:
+        """The most probable pair and its probability (None, 0.0 when there is none)."""
+        probs = self.probabilities(found)
+        if not probs:
+            return None, 0.0
+        i = max(range(len(probs)), key=probs.__getitem__)
+        return found[i], probs[i]
+
+    def to_json(self) -> dict:
+        return {
+            "features": list(self.features),
+            "coef": [round(c, 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+            "abstain": {
+                "coef": {k: round(v, 6) for k, v in self.abstain_coef.items()},
+                "intercept": round(self.abstain_intercept, 6),
+                "threshold": round(self.threshold, 6),
+            },
+            "fit": self.fit,
+        }
+
+
+def load_reader(path: Path = READER) -> Reader:
+    d = json.loads(Path(path).read_text(encoding="utf-8"))
+    if len(d["features"]) != len(d["coef"]):
+        raise ValueError(f"{path}: {len(d['features'])} features but {len(d['coef'])} coefficients")
+    abstain = d["abstain"]
+    return Reader(
+        tuple(d["features"]),
+        tuple(float(c) for c in d["coef"]),
+        float(d["intercept"]),
+        {k: float(v) for k, v in abstain["coef"].items()},
+        float(abstain["intercept"]),
+        float(abstain["threshold"]),
+        d.get("fit", {}),
+    )
+
+
+@cache
+def default_reader() -> Reader:
+    """The shipped reader, read once per process."""
+    return load_reader()

@@ -1,0 +1,316 @@
+"""Train the reader (rag/answer/reader.py) on dev gold sets and write rag/answer/reader.json.
+
+    python scripts/train_reader.py               # seeds, seeds paraphrases, XQuAD-de (de + en questions)
+    python scripts/train_reader.py --dry-run     # print the fit and its figures, write nothing
+    python scripts/train_reader.py --reuse       # refit from the pairs collected last time
+
+Needs the `train` extra (scikit-learn); the reader itself runs on numpy alone.
+
+1. Pairs: every question runs through the real pipeline up to evidence selection
+   (Answerer.read_evidence; the question and its best sentences are kept in --work, so that
+   --reuse rebuilds the pairs without retrieving again), with the model's copied answer
+   from the best sentence (extract.py; added to records collected without one); every
+   compatible candidate in those
+   sentences is a pair (reader.pairs), labelled 1 when it matches a gold answer exactly
+   (SQuAD-normalised).
+   For unanswerable questions every --leave-out-th XQuAD article is left out of the index
+   (its questions lose their answers); the seeds have their own.
+2. Cross-validation grouped by article (GroupKFold): a logistic regression is fitted on the
+   other articles' pairs and picks the best pair of each held-out question; printed: top-1
+   exact match per set, against the share of questions any pair answers (the ceiling).
+3. Abstention: a second logistic regression over each question's best out-of-fold pair
+   probability and its evidence match (reader.question_features) predicts whether the
+   question is answerable (cross-validated by article too); its threshold is the highest
+   that abstains on at most --max-false-abstention of each set's answerable questions.
+4. Both regressions fitted on all data, with that threshold, are written to reader.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import app  # noqa: E402
+from rag.answer import reader  # noqa: E402
+from rag.answer.evidence import Candidate  # noqa: E402
+from rag.answer.extract import Extracted, extract  # noqa: E402
+from rag.answer.question import Question  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+from rag.eval import metrics  # noqa: E402
+from rag.eval.run import GoldItem, load_gold  # noqa: E402
+
+XQUAD = ROOT.parent / "shared" / "benchmarks" / "xquad-de-dev"
+
+
+@dataclass
+class DevSet:
+    name: str
+    corpus: Path
+    gold: list[GoldItem]
+    every: int  # every N-th article left out of the index (0: none)
+
+
+def leave_out(corpus: Path, gold: list[GoldItem], every: int, work: Path) -> tuple[Path, list[GoldItem]]:
+    """Every `every`-th article (sorted by name) leaves the corpus; its questions lose their answers."""
+    files = sorted(p for p in corpus.iterdir() if p.is_file())
+    gone = {p.name for i, p in enumerate(files) if every and i % every == every - 1}
+    if not gone:
+        return corpus, gold
+    kept = work / f"corpus-{corpus.name}-{every}"
+    if not kept.exists():
+        kept.mkdir(parents=True)
+        for p in files:
+            if p.name not in gone:
+                shutil.copy2(p, kept / p.name)
+    gold = [replace(g, answers=(), sources=()) if any(Path(s).name in gone for s in g.sources) else g for g in gold]
+    return kept, gold
+
+
+def open_index(corpus: Path, work: Path):
+    index = work / f"index-{corpus.name}"
+    settings = load_settings(index=index)
+    if not (index / "manifest.json").exists():
+        app.index([corpus], settings)
+    return app.open_answerer(settings)
+
+
+def collect(ds: DevSet, work: Path, log) -> list[dict]:
+    """One record per question: its pairs' features and labels."""
+    corpus, gold = leave_out(ds.corpus, ds.gold, ds.every, work)
+    answerer = open_index(corpus, work)
+    out = []
+    for n, g in enumerate(gold, 1):
+        if n % 100 == 0:
+            log(f"  {ds.name}: {n}/{len(gold)}")
+        read, cands = answerer.read_evidence(g.question)
+        q, top = read.question, cands[: reader.SENTENCES]
+        got = answerer.extract(q, cands)
+        article = Path(g.sources[0]).name if g.sources else f"{ds.name}:{g.id}"
+        original = next((Path(s).name for s in ds.gold[n - 1].sources), article)
+        out.append(
+            {
+                "set": ds.name,
+                "id": g.id,
+                # grouped by the article the question is about, whether it stayed in the index or not
+                "group": f"{ds.corpus.name}/{original}",
+                "answerable": g.answerable,
+                "answers": list(g.answers),
+                "unknown": read.unknown_terms,
+                # what the pairs are built from, so that --reuse can rebuild them with other features
+                "question": {**asdict(q), "numbers": sorted(q.numbers)},
+                "sentences": [asdict(c) for c in top],
+                "generated": None if got is None else asdict(got),
+            }
+        )
+    return out
+
+
+def add_extractions(records: list[dict], log) -> None:
+    """The model's copied answer for records collected before extraction existed (--reuse)."""
+    todo = [r for r in records if "generated" not in r]
+    if not todo:
+        return
+    from rag.lang.text import detect_language
+    from rag.llm.base import Generation
+
+    model = app.model_handle(load_settings()).load()
+    log(f"extracting answers for {len(todo)} questions ...")
+    for n, r in enumerate(todo, 1):
+        r["generated"] = None
+        if r["sentences"]:
+            top = r["sentences"][0]
+            lang = detect_language(top["chunk_text"] or top["text"])
+            got = extract(model, top["text"], top["start"], r["question"]["text"], lang, Generation())
+            r["generated"] = asdict(got)
+        if n % 100 == 0:
+            log(f"  {n}/{len(todo)}")
+
+
+def with_pairs(record: dict) -> dict:
+    """The record with its pairs: features and labels (exact match with a gold answer)."""
+    q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
+    golds = record["answers"]
+    got = Extracted(**record["generated"]) if record.get("generated") else None
+    found = reader.pairs(q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got)
+    record["kind"] = q.kind
+    record["pairs"] = [
+        {
+            "text": p.candidate.text,
+            "start": p.candidate.start,
+            "label": int(bool(golds and metrics.exact_match(p.candidate.text, golds))),
+            "f1": metrics.token_f1(p.candidate.text, golds) if golds else 0.0,
+            "features": p.features,
+        }
+        for p in found
+    ]
+    return record
+
+
+def matrix(records: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of all pairs, their labels, groups, and which question each belongs to."""
+    rows, labels, groups, owner = [], [], [], []
+    for qi, r in enumerate(records):
+        for p in r["pairs"]:
+            rows.append([p["features"].get(f, 0.0) for f in reader.FEATURES])
+            labels.append(p["label"])
+            groups.append(r["group"])
+            owner.append(qi)
+    return np.array(rows, float), np.array(labels, int), np.array(groups), np.array(owner, int)
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=2000).fit(x, y)
+
+
+Best = tuple[float, int, float, "dict | None"]  # (probability, label, f1, features) of a best pair
+
+
+def best_per_question(records: list[dict], probs: np.ndarray, owner: np.ndarray) -> list[Best]:
+    """(probability, label, f1, features) of each question's most probable pair; (0, 0, 0,
+    None) without pairs."""
+    best: list[Best] = [(0.0, 0, 0.0, None)] * len(records)
+    flat = [(qi, j) for qi, r in enumerate(records) for j in range(len(r["pairs"]))]
+    for (qi, j), p in zip(flat, probs):
+        if best[qi][3] is None or p > best[qi][0]:
+            pair = records[qi]["pairs"][j]
+            best[qi] = (float(p), pair["label"], pair["f1"], pair["features"])
+    return best
+
+
+def question_rows(records: list[dict], best: list[Best]) -> np.ndarray:
+    """reader.question_features of every question, from its best pair."""
+    rows = []
+    for r, b in zip(records, best):
+        top = Candidate(**r["sentences"][0]) if r["sentences"] else None
+        copied = bool(r.get("generated") and r["generated"]["start"] is not None)
+        feats = reader.question_features(b[0], r["unknown"], top, b[3], copied)
+        rows.append([feats[f] for f in reader.ABSTAIN_FEATURES])
+    return np.array(rows, float)
+
+
+def choose_threshold(records: list[dict], conf: np.ndarray, max_false: float) -> float:
+    """The highest threshold that abstains on at most max_false of every set's answerable questions."""
+    threshold = 1.0
+    for name in sorted({r["set"] for r in records}):
+        probs = sorted(c for r, c in zip(records, conf) if r["set"] == name and r["answerable"])
+        if not probs:
+            continue
+        allowed = int(np.floor(max_false * len(probs)))  # this many may fall below
+        threshold = min(threshold, probs[allowed] if allowed < len(probs) else probs[-1])
+    return float(threshold)
+
+
+def figures(records: list[dict], best: list[Best], conf: np.ndarray, threshold: float) -> list[dict]:
+    out = []
+    for name in dict.fromkeys(r["set"] for r in records):
+        mine = [(r, b, c) for r, b, c in zip(records, best, conf) if r["set"] == name]
+        ans = [(r, b, c) for r, b, c in mine if r["answerable"]]
+        una = [(r, b, c) for r, b, c in mine if not r["answerable"]]
+        n = max(len(ans), 1)
+        out.append(
+            {
+                "set": name,
+                "questions": len(mine),
+                "answerable": len(ans),
+                "ceiling_any_pair": round(sum(any(p["label"] for p in r["pairs"]) for r, _, _ in ans) / n, 3),
+                "top1_em": round(sum(b[1] for _, b, _ in ans) / n, 3),
+                "top1_f1": round(sum(b[2] for _, b, _ in ans) / n, 3),
+                "false_abstention": round(sum(c < threshold for _, _, c in ans) / n, 3),
+                "abstention_recall": round(sum(c < threshold for _, _, c in una) / len(una), 3) if una else None,
+            }
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leave-out", type=int, default=4, help="Every N-th XQuAD article leaves the index (0: none).")
+    parser.add_argument("--max-false-abstention", type=float, default=0.05)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--c", type=float, default=1.0, help="Inverse L2 strength of the logistic regression.")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-train-reader")
+    parser.add_argument("--reuse", action="store_true", help="Refit from the pairs collected in --work last time.")
+    parser.add_argument("--dry-run", action="store_true", help="Print the fit; do not write reader.json.")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+
+    cache = args.work / "evidence.jsonl"
+    if args.reuse and cache.exists():
+        records = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+    else:
+        sets = [
+            DevSet("seeds", ROOT / "seeds", load_gold(ROOT / "gold" / "seeds.jsonl"), 0),
+            DevSet("seeds_paraphrase", ROOT / "seeds", load_gold(ROOT / "gold" / "seeds_paraphrase.jsonl"), 0),
+            DevSet("xquad-de", XQUAD / "corpus", load_gold(XQUAD / "gold-de.jsonl"), args.leave_out),
+            DevSet("xquad-en", XQUAD / "corpus", load_gold(XQUAD / "gold-en.jsonl"), args.leave_out),
+        ]
+        records = []
+        for ds in sets:
+            log(f"{ds.name}: collecting pairs ...")
+            records += collect(ds, args.work, log)
+    add_extractions(records, log)
+    cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    log("building pairs ...")
+    records = [with_pairs(r) for r in records]
+
+    from sklearn.model_selection import GroupKFold
+
+    x, y, groups, owner = matrix(records)
+    log(f"{len(records)} questions, {len(y)} pairs, {int(y.sum())} right")
+    folds = list(GroupKFold(n_splits=args.folds).split(x, y, groups))
+    oof = np.zeros(len(y))
+    for train, test in folds:
+        oof[test] = fit(x[train], y[train], args.c).predict_proba(x[test])[:, 1]
+    cv_best = best_per_question(records, oof, owner)
+    # abstention: answerable or not, from the question's out-of-fold best pair, by article too
+    qx = question_rows(records, cv_best)
+    qy = np.array([int(r["answerable"]) for r in records])
+    qgroups = np.array([r["group"] for r in records])
+    conf = np.zeros(len(qy))
+    for train, test in GroupKFold(n_splits=args.folds).split(qx, qy, qgroups):
+        conf[test] = fit(qx[train], qy[train], args.c).predict_proba(qx[test])[:, 1]
+    threshold = choose_threshold(records, conf, args.max_false_abstention)
+    cv = figures(records, cv_best, conf, threshold)
+
+    model = fit(x, y, args.c)
+    abstain = fit(qx, qy, args.c)
+    trained = reader.Reader(
+        reader.FEATURES,
+        tuple(float(v) for v in model.coef_[0]),
+        float(model.intercept_[0]),
+        {f: float(v) for f, v in zip(reader.ABSTAIN_FEATURES, abstain.coef_[0])},
+        float(abstain.intercept_[0]),
+        threshold,
+        {
+            "by": "scripts/train_reader.py",
+            "model": f"sklearn LogisticRegression(C={args.c}), pairs and abstention",
+            "pairs": int(len(y)),
+            "leave_out_every": args.leave_out,
+            "max_false_abstention": args.max_false_abstention,
+            "cv": f"GroupKFold({args.folds}) by article; threshold chosen on out-of-fold probabilities",
+            "cv_figures": cv,
+        },
+    )
+    for row in cv:
+        log(json.dumps(row))
+    print(json.dumps(trained.to_json(), indent=1, ensure_ascii=False))
+    if not args.dry_run:
+        reader.READER.write_text(json.dumps(trained.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        log(f"written to {reader.READER}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The reader: its feature table for fixed inputs, scoring with a reader.json written here, and
+the pick it makes over real candidates (HanTa tags, no model)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from rag.answer import reader
+from rag.answer.candidates import AnswerCandidate
+from rag.answer.evidence import Candidate
+from rag.answer.extract import Extracted
+from rag.answer.question import Question
+from rag.lang.tagger import Token
+
+
+def question(text: str) -> Question:
+    return Question.parse(text, lambda t: 1.0)
+
+
+def sentence(text: str, score: float = 1.0, start: int = 0) -> Candidate:
+    return Candidate("a.txt", start, start + len(text), text, 0.5, 0.8, 1.0, 1.0, score, 0.8, text)
+
+
+# "Ihn ersetzt der neue Interims-CEO Jason Droege ." with "Interims-CEO" a question term
+TOKENS = [
+    Token("Ihn", 0, 3, "PPER", "er"),
+    Token("ersetzt", 4, 11, "VVFIN", "ersetzen"),
+    Token("der", 12, 15, "ART", "der"),
+    Token("neue", 16, 20, "ADJA", "neu"),
+    Token("Interims-CEO", 21, 33, "NE", "Interims-CEO"),
+    Token("Jason", 34, 39, "NE", "Jason"),
+    Token("Droege", 40, 46, "NE", "Droege"),
+    Token(".", 46, 47, "$.", "."),
+]
+ASKED = [frozenset({"interims-ceo"}) if i == 4 else frozenset() for i in range(8)]
+
+
+@pytest.mark.parametrize(
+    "cand, kind_asked, compatible, distance, near, share, length",
+    [
+        # the name right after the question's word: near, nothing of it asked
+        (AnswerCandidate("Jason Droege", 34, 46, "person", "Droege"), "person", 1.0, 1 / 20, 1.0, 0.0, 0.2),
+        # the question's own word: all of it asked, and no other question word to be near
+        (AnswerCandidate("Interims-CEO", 21, 33, "name", "Interims-CEO"), "person", 1.0, 1.0, 0.0, 1.0, 0.1),
+        # half of it repeats the question
+        (AnswerCandidate("Interims-CEO Jason", 21, 39, "name", "Jason"), "person", 1.0, 1.0, 0.0, 0.5, 0.2),
+        # a name cannot answer "wie viel"
+        (AnswerCandidate("Jason Droege", 34, 46, "person", "Droege"), "number", 0.0, 1 / 20, 1.0, 0.0, 0.2),
+    ],
+)
+def test_candidate_features(cand, kind_asked, compatible, distance, near, share, length):
+    q = Question("q", "de", kind_asked, None, {"interims-ceo": 1.0})
+    f = reader.candidate_features(q, cand, TOKENS, ASKED, 47)
+    assert (f["compatible"], f["distance"], f["near"], f["question_share"], f["length"]) == pytest.approx(
+        (compatible, distance, near, share, length)
+    )
+    assert f[f"kind_{cand.kind}"] == 1.0 and sum(f[f"kind_{k}"] for k in reader.KINDS) == 1.0
+
+
+@pytest.mark.parametrize(
+    "rank, score, top, relative",
+    [(0, 2.0, 1.0, 0.0), (2, 1.5, 0.0, -0.5)],
+)
+def test_sentence_features(rank, score, top, relative):
+    f = reader.sentence_features(sentence("Ein Satz mit Wörtern.", score), rank, 2.0)
+    assert f["top"] == top and f["evidence"] == pytest.approx(relative)
+    assert f["sentence_rank"] == pytest.approx(rank / reader.SENTENCES)
+
+
+def write_reader(tmp_path, coef: dict[str, float], intercept: float = 0.0, threshold: float = 0.5):
+    path = tmp_path / "reader.json"
+    path.write_text(
+        json.dumps(
+            {
+                "features": list(coef),
+                "coef": list(coef.values()),
+                "intercept": intercept,
+                "abstain": {"coef": {"best": 4.0, "unknown": -2.0}, "intercept": -1.0, "threshold": threshold},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return reader.load_reader(path)
+
+
+@pytest.mark.parametrize(
+    "features, expected",
+    [
+        ({"compatible": 1.0, "near": 1.0}, 1 / (1 + math.exp(-(-1.0 + 2.0 + 1.0)))),
+        ({"compatible": 0.0, "near": 0.0}, 1 / (1 + math.exp(1.0))),
+        ({}, 1 / (1 + math.exp(1.0))),  # a missing feature counts as 0
+    ],
+)
+def test_reader_probability(tmp_path, features, expected):
+    r = write_reader(tmp_path, {"compatible": 2.0, "near": 1.0}, intercept=-1.0)
+    assert r.probability(features) == pytest.approx(expected)
+    pair = reader.Pair(
+        sentence("Ein Satz mit Wörtern."), AnswerCandidate("Wörtern", 13, 20, "noun_phrase", "Wort"), features
+    )
+    assert r.probabilities([pair]) == pytest.approx([expected])
+
+
+def test_reader_json_must_name_every_coefficient(tmp_path):
+    path = tmp_path / "reader.json"
+    path.write_text(json.dumps({"features": ["a", "b"], "coef": [1.0], "intercept": 0, "abstain": {}}))
+    with pytest.raises(ValueError, match="2 features but 1"):
+        reader.load_reader(path)
+
+
+def test_best_of_no_pairs_is_none(tmp_path):
+    assert write_reader(tmp_path, {"near": 1.0}).best([]) == (None, 0.0)
+
+
+def test_the_reader_picks_the_name_near_the_questions_words(tmp_path):
+    """Over real candidates: a reader that likes candidates near the question's words and
+    dislikes ones that repeat them picks the new CEO, not the question's own words."""
+    q = question("Wer wird Interims-CEO von Scale AI?")
+    s = [
+        sentence("Ihn ersetzt der neue Interims-CEO Jason Droege.", 2.0, start=100),
+        sentence("Scale AI wurde 2016 in San Francisco gegründet.", 1.0, start=200),
+    ]
+    found = reader.pairs(q, s)
+    assert "Jason Droege" in {p.candidate.text for p in found}
+    # only kinds that can answer "wer"
+    assert {p.candidate.kind for p in found} <= {"person", "org", "name"}
+    r = write_reader(tmp_path, {"near": 2.0, "question_share": -3.0, "top": 1.0, "kind_person": 1.0})
+    best, probability = r.best(found)
+    assert best is not None and best.candidate.text == "Jason Droege" and best.sentence is s[0]
+    assert best.candidate.start == 134 and 0.5 < probability < 1.0
+
+
+DROEGE = sentence("Ihn ersetzt der neue Interims-CEO Jason Droege.", 2.0, start=100)
+OTHER = sentence("Scale AI wurde 2016 in San Francisco gegründet.", 1.0, start=200)
+
+
+@pytest.mark.parametrize(
+    "cand, got, expected",
+    [
+        # the copied span itself
+        (
+            AnswerCandidate("Jason Droege", 134, 146, "person", "Droege"),
+            Extracted("Jason Droege", 134, 146),
+            {"gen_sentence": 1.0, "gen_f1": 1.0, "gen_span": 1.0, "gen_inside": 1.0, "gen_covers": 1.0},
+        ),
+        # a part of a longer copied span
+        (
+            AnswerCandidate("Jason Droege", 134, 146, "person", "Droege"),
+            Extracted("Interims-CEO Jason Droege", 121, 146),
+            {"gen_sentence": 1.0, "gen_f1": 0.8, "gen_span": 0.0, "gen_inside": 1.0, "gen_covers": 0.0},
+        ),
+        # words the sentence does not hold: only their overlap counts
+        (
+            AnswerCandidate("Jason Droege", 134, 146, "person", "Droege"),
+            Extracted("Herr Droege", None, None),
+            {"gen_sentence": 1.0, "gen_f1": 0.5},
+        ),
+        (AnswerCandidate("Jason Droege", 134, 146, "person", "Droege"), None, {}),
+    ],
+)
+def test_generated_features(cand, got, expected):
+    assert reader.generated_features(cand, DROEGE, got, DROEGE) == pytest.approx(expected)
+    assert reader.generated_features(cand, OTHER, got, DROEGE) == {}  # another sentence than the model read
+
+
+def test_the_copied_span_joins_the_candidates():
+    q = question("Wer wird Interims-CEO von Scale AI?")
+    texts = lambda got: [p.candidate.text for p in reader.pairs(q, [DROEGE, OTHER], generated=got)]  # noqa: E731
+    assert "neue Interims-CEO Jason" not in texts(None)
+    assert texts(Extracted("neue Interims-CEO Jason", 117, 140)).count("neue Interims-CEO Jason") == 1
+    # a span a tagged candidate already has is not proposed twice
+    assert texts(Extracted("Jason Droege", 134, 146)).count("Jason Droege") == 1
+
+
+@pytest.mark.parametrize(
+    "best, unknown, confidence",
+    [
+        (1.0, 0, 1 / (1 + math.exp(-3.0))),  # -1 + 4 * 1.0
+        (0.0, 0, 1 / (1 + math.exp(1.0))),
+        (0.5, 2, 1 / (1 + math.exp(1.0))),  # -1 + 4 * 0.5 - 2 * 1.0
+    ],
+)
+def test_abstention_confidence(tmp_path, best, unknown, confidence):
+    r = write_reader(tmp_path, {"near": 1.0})
+    assert r.confidence(best, unknown, sentence("Ein Satz mit Wörtern."), {"window": 0.5}) == pytest.approx(confidence)
+
+
+def test_shipped_reader_matches_its_features():
+    r = reader.default_reader()
+    assert r.features == reader.FEATURES and len(r.coef) == len(r.features)
+    assert set(r.abstain_coef) == set(reader.ABSTAIN_FEATURES) and 0.0 <= r.threshold <= 1.0
