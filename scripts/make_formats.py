@@ -142,7 +142,7 @@ def write_pdf(articles: list[Article], path: Path) -> dict[str, int]:
             self.set_font("Helvetica", "", 8)
             self.cell(0, 5, f"Seite {self.page_no()}", align="C")
 
-    pdf = Paper(format="A5")
+    pdf = Paper(format=(148, 210))  # A5 in mm
     pdf.core_fonts_encoding = "windows-1252"  # „“ and – are in it; the standard fonts need no font file
     pdf.set_auto_page_break(True, 18)
     pdf.set_title(f"{SITE}: Meta und Scale AI")
