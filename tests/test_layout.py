@@ -125,7 +125,8 @@ def _lines(*rows):
                 ("voranzutreiben.", 150, 672, 10),
             ),
             [
-                "Zu seinen Kunden zählt die US-Regierung. Wangs Hauptaufgabe bei Meta wird es sein, die Entwicklung voranzutreiben."
+                "Zu seinen Kunden zählt die US-Regierung. Wangs Hauptaufgabe bei Meta wird es sein, "
+                "die Entwicklung voranzutreiben."
             ],
             False,
         ),

@@ -84,7 +84,7 @@ def test_sections_are_heading_paths(dossier, fmt):
 @pytest.mark.parametrize("article", ARTICLES, ids=lambda a: a.name)
 def test_news_page_reads_as_its_article(dossier, article):
     ex = read(dossier / f"{article.name}.html", "html")
-    for sub, paras in article.sections:
+    for _, paras in article.sections:
         # the seeds were scraped with some page debris in them ("Ad", "Mehr zum Thema:"),
         # which trafilatura rightly drops: the article is its sentences
         for p in (p for p in paras if len(p) > 40):
@@ -122,7 +122,8 @@ def _broken_files(folder: Path, dossier: Path) -> dict[str, tuple[str, str]]:
         z.writestr("notes.txt", "Ein Zip-Archiv, kein Word-Dokument.")
     (folder / "app.html").write_text(
         "<html><head><title>App</title><script>var x = 1;</script></head>"
-        '<body><div id="root"></div><script>document.getElementById("root").innerText = "Hallo";</script></body></html>',
+        '<body><div id="root"></div>'
+        '<script>document.getElementById("root").innerText = "Hallo";</script></body></html>',
         encoding="utf-8",
     )
     (folder / "notizen.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500))
@@ -150,7 +151,7 @@ def test_every_broken_file_is_skipped_in_one_line_and_the_rest_indexed(dossier, 
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.splitlines()
-    for name, (kind, words) in expected.items():
+    for name, (_, words) in expected.items():
         mine = [line for line in lines if f"{name}:" in line]
         assert len(mine) == 1 and mine[0].startswith("warning: skipped") and words in mine[0], (name, lines)
     report = json.loads(result.stdout)
@@ -266,9 +267,12 @@ def test_the_time_limit_is_a_setting(dossier, tmp_path):
 
 
 def test_readers_are_imported_only_when_needed():
-    code = "import rag.cli.commands, rag.index.build, rag.app, sys; print(sorted(m for m in ('trafilatura', 'pypdfium2', 'docx', 'lxml') if m in sys.modules))"
     import subprocess
 
+    code = (
+        "import rag.cli.commands, rag.index.build, rag.app, sys; "
+        "print(sorted(m for m in ('trafilatura', 'pypdfium2', 'docx', 'lxml') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
