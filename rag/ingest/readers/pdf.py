@@ -125,27 +125,40 @@ def _word_width(line: Line, nxt: Line) -> float:
 
 
 def _lines(textpage) -> list[Line]:
-    """The page's text as lines: PDFium's text rectangles, those on one baseline joined;
-    each with the font size and baseline of a character in it."""
+    """The page's text as lines, each with its extent, and the baseline and font size of a
+    character in its middle. PDFium's own text is split at the line breaks it puts in; its
+    characters are indexed like that text, so a line's geometry costs a few calls whatever
+    its length. Lines on one baseline (PDFium splits some at a change of font) are joined."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
+    n = textpage.count_chars()
+    full = textpage.get_text_range(0, n) if n else ""
+    if len(full) != n:  # characters outside the BMP shift the index: give up on the page's geometry
+        return [Line(t, 0.0, 0.0, -i, 0.0) for i, t in enumerate(full.splitlines())]
     x, y = ctypes.c_double(), ctypes.c_double()
     lines: list[Line] = []
-    for i in range(textpage.count_rects()):
-        left, bottom, right, top = textpage.get_rect(i)
-        text = _CONTROL.sub("", textpage.get_text_bounded(left, bottom, right, top))
-        text = text.replace("\r", " ").replace("\n", " ")
-        size, baseline = top - bottom, bottom  # the box, if no character is found in it
-        for at in (0.5, 0.3, 0.7, 0.1, 0.9):  # a letter inside the line: between words is no character
-            probe = textpage.get_index(left + at * (right - left), (bottom + top) / 2, 3, (top - bottom) / 2 + 1)
-            if probe is not None and probe >= 0 and pdfium_c.FPDFText_GetCharOrigin(textpage.raw, probe, x, y):
-                size, baseline = pdfium_c.FPDFText_GetFontSize(textpage.raw, probe), y.value
+    for m in re.finditer(r"[^\r\n]+", full):
+        raw = m.group()
+        if not raw.strip():
+            continue
+        first = m.start() + len(raw) - len(raw.lstrip())
+        last = m.end() - 1 - (len(raw) - len(raw.rstrip()))
+        left, _, _, _ = textpage.get_charbox(first)
+        _, _, right, _ = textpage.get_charbox(last)
+        size, baseline = 0.0, 0.0
+        middle = (first + last) // 2
+        for i in (middle, middle + 1, middle - 1, first, last):  # a letter: a space may have no font
+            if first <= i <= last and not full[i].isspace() and pdfium_c.FPDFText_GetCharOrigin(textpage.raw, i, x, y):
+                size, baseline = pdfium_c.FPDFText_GetFontSize(textpage.raw, i), y.value
                 break
-        last = lines[-1] if lines else None
-        if last and abs(last.baseline - baseline) < 0.3 * max(size, 1.0) and left >= last.right - 1:
-            lines[-1] = Line(f"{last.text} {text}", last.left, right, last.baseline, last.size)
+        # PDFium marks a hyphen it found at a line end as \x02: a hyphen, for paragraphs() to join
+        text = _CONTROL.sub("", re.sub(r"\x02\s*$", "-", raw.rstrip()))
+        prev = lines[-1] if lines else None
+        if prev and abs(prev.baseline - baseline) < 0.3 * max(size, 1.0) and left >= prev.right - 1:
+            gap = " " if left - prev.right > 0.15 * max(size, 1.0) else ""
+            lines[-1] = Line(f"{prev.text}{gap}{text.lstrip()}", prev.left, right, prev.baseline, prev.size)
         else:
             lines.append(Line(text, left, right, baseline, size))
     return lines
