@@ -15,9 +15,13 @@ from rag.llm.base import ModelHandle
 
 
 def index(
-    paths: list[Path], settings: Settings, progress: Callable[[int, int], None] | None = None, full: bool = False
+    paths: list[Path],
+    settings: Settings,
+    progress: Callable[[int, int], None] | None = None,
+    full: bool = False,
+    reading: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
-    return build_index(paths, settings, progress, full)
+    return build_index(paths, settings, progress, full, reading)
 
 
 def open_retriever(settings: Settings) -> Retriever:

@@ -38,6 +38,7 @@ class Settings:
     exact_search_up_to: int = 20_000  # chunks; larger indexes use an HNSW graph
     sentence_vectors_up_to: int = 20_000  # chunks; larger indexes embed sentences when asked
     max_file_mb: int = 1024  # larger files are skipped with a warning (0: no limit)
+    read_timeout: int = 120  # seconds to read one HTML/PDF/DOCX/EPUB file before it is skipped
 
     @property
     def index_dir(self) -> Path:
@@ -62,6 +63,7 @@ _ENV = {
     "threads": "RAG_THREADS",
     "generate": "RAG_GENERATE",
     "max_file_mb": "RAG_MAX_FILE_MB",
+    "read_timeout": "RAG_READ_TIMEOUT",
 }
 
 

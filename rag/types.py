@@ -46,13 +46,55 @@ class Passage:
 class Citation:
     id: int
     source: str
-    start: int
-    end: int
+    start: int  # character offsets into the text rag indexed: the file itself for .txt/.md,
+    end: int  # the extracted text (stored with the index) for HTML, PDF, DOCX and EPUB
     quote: str
+    page: int | None = None  # the PDF page the quote starts on
+    section: str | None = None  # heading path ("Article › Subheading") or EPUB chapter
+    title: str | None = None  # the document's title, where its format records one
 
     @classmethod
     def of(cls, passage: Passage) -> Citation:
         return cls(passage.id, passage.source, passage.start, passage.end, passage.text)
+
+    def to_json(self) -> dict:
+        """The citation as JSON; page, section and title only where known, so a text
+        file's citation keeps the five members it always had."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in LOCATION_FIELDS}
+
+
+LOCATION_FIELDS = ("page", "section", "title")
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the index keeps of a document beyond its chunks: its format, its metadata and
+    the map from its text back to pages and sections (rag/ingest/layout.py)."""
+
+    source: str
+    format: str  # "text", "html", "pdf", "docx", "epub"
+    sha256: str  # of the original file; its extracted text is stored under this name
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    pages: tuple[int, ...] = ()  # offset where each page starts
+    sections: tuple[tuple[int, str], ...] = ()  # (offset, heading path) where each section starts
+    chars: int = 0  # length of the extracted text
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["pages"], d["sections"] = list(self.pages), [list(s) for s in self.sections]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> DocumentInfo:
+        return cls(
+            **{
+                **d,
+                "pages": tuple(d.get("pages", ())),
+                "sections": tuple((int(o), str(p)) for o, p in d.get("sections", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -127,7 +169,7 @@ class Answer:
             "mode": self.mode,
             "conflict": self.conflict,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [c.to_json() for c in self.citations],
             "retrieved": [
                 {
                     "source": h.chunk.source,

@@ -26,6 +26,7 @@ from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
 from rag.config import Settings
 from rag.errors import UsageError
+from rag.index.locate import locate
 from rag.index.retrieve import Retriever
 from rag.lang.text import detect_language
 from rag.llm.base import Generation, LanguageModel, ModelHandle
@@ -181,6 +182,7 @@ class Answerer:
             answer = check_follow_up(question, answer)
             if answer.reason and strategy != "baseline":
                 answer.trace["reason"] = answer.reason
+        answer.citations = locate(self.retriever.index, answer.citations)  # page, section, title
         answer.warnings = warnings
         answer.timings = self._timings(t0, before, was_loaded)
         return answer

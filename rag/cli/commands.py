@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -87,26 +88,31 @@ def command_settings(**options) -> Settings:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @fail_cleanly
 def index_cmd(paths, index_dir, embedder, full, as_json):
-    """Index .txt and .md files under PATHS (default: seeds/)."""
+    """Index articles under PATHS (default: seeds/): .txt, .md, .html, .pdf, .docx, .epub."""
     from rag import app
 
     settings = command_settings(index=index_dir, embedder=embedder)
     paths = list(paths) or [settings.home / "seeds"]
-    bar = None
+    bars: dict[str, Any] = {}  # click's ProgressBar, by label
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if not sys.stderr.isatty():
-            return
-        if bar is None:
-            bar = click.progressbar(length=total, label="Embedding chunks", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
+    def bar_for(label: str, least: int) -> Callable[[int, int], None]:
+        """progress(done, total) as a bar on stderr, on a terminal and for `least` items or more."""
+
+        def progress(done: int, total: int) -> None:
+            if not sys.stderr.isatty() or total < least:
+                return
+            bar = bars.get(label)
+            if bar is None:
+                bar = bars[label] = click.progressbar(length=total, label=label, file=sys.stderr)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+
+        return progress
 
     try:
-        report = app.index(paths, settings, progress, full)
+        report = app.index(paths, settings, bar_for("Embedding chunks", 1), full, bar_for("Reading documents", 10))
     finally:
-        if bar is not None:
+        for bar in bars.values():
             bar.__exit__(None, None, None)
     for s in report.skipped:
         click.echo(f"warning: skipped {s.source}: {s.reason}", err=True)
@@ -115,7 +121,8 @@ def index_cmd(paths, index_dir, embedder, full, as_json):
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json.dumps({**asdict(report), "index": str(settings.index_dir)}, ensure_ascii=False))
+        out = {**asdict(report), "skipped_by_kind": report.skipped_by_kind, "index": str(settings.index_dir)}
+        click.echo(json.dumps(out, ensure_ascii=False))
         return
     counts = f"{report.added} added, {report.changed} changed, {report.removed} removed, {report.unchanged} unchanged"
     if not report.written:
@@ -127,6 +134,15 @@ def index_cmd(paths, index_dir, embedder, full, as_json):
             f"Indexed {report.files} files ({report.chunks} chunks) into {settings.index_dir} "
             f"in {report.seconds:.1f} s: {counts}; {report.embedded} texts embedded."
         )
+    click.echo(format_counts(report.formats, report.skipped_by_kind))
+
+
+def format_counts(formats: dict[str, int], skipped: dict[str, int]) -> str:
+    """ "By format: 5 html, 1 pdf. Skipped 3: 2 not supported, 1 encrypted." """
+    line = "By format: " + ", ".join(f"{n} {fmt}" for fmt, n in formats.items()) + "."
+    if skipped:
+        line += f" Skipped {sum(skipped.values())}: " + ", ".join(f"{n} {kind}" for kind, n in skipped.items()) + "."
+    return line
 
 
 @main.command("ask")

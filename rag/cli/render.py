@@ -12,7 +12,7 @@ import click
 from rag.answer.prompts import NO_ANSWER
 from rag.lang.lexicon import CITATION_MARKER
 from rag.lang.text import marker_ids
-from rag.types import Answer
+from rag.types import Answer, Citation
 
 MODE_NOTE = {
     "extractive": "quoted from the source",
@@ -100,6 +100,26 @@ def short_path(source: str) -> str:
         return source
 
 
+def readable_name(source: str) -> bool:
+    """Whether a file name tells a reader what the file is: "dossier.pdf" does,
+    "001_6b933f934256e5b5.pdf" (digits and a hash) does not."""
+    stem = os.path.splitext(os.path.basename(source))[0].lower()
+    return bool(re.search(r"[^\W\d_]{3,}", re.sub(r"[0-9a-f]{8,}", " ", stem)))
+
+
+def citation_ref(c: Citation) -> str:
+    """Where a citation points: "file.txt:120-250" for a text file; for a document, its page
+    or section, and its title when the file name says nothing: "dossier.pdf p. 3 (120-250)"."""
+    path = short_path(c.source)
+    where = f" p. {c.page}" if c.page is not None else f" § {c.section}" if c.section else ""
+    named = ""
+    if c.title and not readable_name(c.source) and not (c.section or "").startswith(c.title):
+        named = f" „{c.title}“"
+    if not (where or named):
+        return f"{path}:{c.start}-{c.end}"
+    return f"{path}{named}{where} ({c.start}-{c.end})"
+
+
 def one_line(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: max(1, width - 1)].rstrip() + "…"
@@ -119,12 +139,12 @@ def render_sources(answer: Answer, color: bool = True, width: int | None = None)
         lines.append("")
         lines.append(click.style("Sources:", bold=True) if color else "Sources:")
         for c in answer.citations:
-            ref = f"[{c.id}] {short_path(c.source)}:{c.start}-{c.end}"
+            ref = f"[{c.id}] {citation_ref(c)}"
             room = width - len(ref) - 4
             quote = f"„{one_line(c.quote, max(room - 2, 20))}“"
             if color:
                 ref = click.style(f"[{c.id}]", fg=colour_of(c.id), bold=True) + click.style(
-                    f" {short_path(c.source)}:{c.start}-{c.end}", fg=colour_of(c.id)
+                    f" {citation_ref(c)}", fg=colour_of(c.id)
                 )
                 quote = click.style(quote, dim=True)
             lines.append(f"{ref}  {quote}")
@@ -148,7 +168,7 @@ def render_passage(answer: Answer, n: int, color: bool = True) -> str:
         ),
         None,
     )
-    head = f"[{n}] {short_path(cited.source)}:{cited.start}-{cited.end}"
+    head = f"[{n}] {citation_ref(cited)}"
     if chunk is None:  # the answer came from a server: only the quote is known
         return f"{head}\n{cited.quote}"
     a, b = cited.start - chunk.start, cited.end - chunk.start

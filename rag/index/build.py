@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -12,14 +13,17 @@ import numpy as np
 
 from rag import __version__
 from rag.config import DEFAULT_EMBEDDER, Settings
-from rag.errors import RagError
+from rag.errors import CorpusError, RagError
 from rag.index import store
 from rag.index.embedders import EmbedderSpec, load_embedder, resolve_embedder
 from rag.index.lexical import LexicalIndex
 from rag.ingest.chunking import chunk_document
-from rag.ingest.corpus import Skipped, SourceFile, scan_corpus, windows
+from rag.ingest.corpus import Skipped, SourceFile, no_readable_file, scan_corpus, windows
+from rag.ingest.extract import Extractor
+from rag.ingest.readers import Extracted, Unreadable
+from rag.ingest.readers.text import heading_sections
 from rag.lang.text import detect_language, sentence_spans
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, DocumentInfo
 
 ENCODE_BATCH = 2048  # texts per call: bounded memory whatever the corpus size
 
@@ -60,6 +64,11 @@ class IndexReport:
     embedded: int = 0  # texts embedded (chunks and sentences): 0 when nothing changed
     written: bool = True  # False: the index was up to date and left alone
     notes: list[Skipped] = field(default_factory=list)  # read, but with a remark (encoding)
+    formats: dict[str, int] = field(default_factory=dict)  # files in the index per format ("pdf", "txt", ...)
+
+    @property
+    def skipped_by_kind(self) -> dict[str, int]:
+        return dict(Counter(s.kind for s in self.skipped).most_common())
 
 
 @dataclass
@@ -83,53 +92,133 @@ def _previous(settings: Settings, spec: EmbedderSpec) -> store.Index | None:
     return old
 
 
-def _plan(files: list[SourceFile], old: store.Index | None, settings: Settings) -> tuple[list[_Piece], dict, dict]:
+@dataclass
+class _Plan:
+    pieces: list[_Piece]
+    entries: dict  # manifest "files"
+    counts: dict
+    documents: dict[str, DocumentInfo]  # by source
+    texts: dict[str, str | Path]  # sha256 -> extracted text (new) or its stored file (reused)
+
+
+def format_label(sf: SourceFile) -> str:
+    """A file's format as the index report counts it: "txt", "md", "pdf", "html"..."""
+    return sf.path.suffix.lower().lstrip(".") if sf.format == "text" else sf.format
+
+
+def _needs_reading(sf: SourceFile, old: store.Index | None) -> bool:
+    """A document must be read unless the index holds its chunks and text for these bytes."""
+    if sf.format == "text":
+        return False
+    if old is None:
+        return True
+    before = old.documents.get(sf.source)
+    return not (before and before.sha256 == sf.sha256 and before.sha256 in old.texts)
+
+
+def _chunks_of(source: str, sha: str, parts, settings: Settings) -> tuple[list[Chunk], str]:
+    chunks: list[Chunk] = []
+    lang: str | None = None
+    for base, text in parts:
+        lang = lang or detect_language(text[:5000])
+        for c in chunk_document(Document(source, text, sha), settings.chunk_chars, settings.chunk_overlap):
+            chunks.append(Chunk(c.source, c.start + base, c.end + base, c.text))
+    return chunks, lang or "en"  # no text at all: any language will do
+
+
+def _plan(files: list[SourceFile], old: store.Index | None, settings: Settings, read: dict[str, Extracted]) -> _Plan:
     """Chunks of the new index in file order, reusing the old index's rows for files whose
-    content hash is unchanged; per-file manifest entries; counts."""
+    content hash is unchanged; per-file manifest entries; counts; documents and their texts.
+    read: the extracted text of each document that changed."""
     old_files = old.manifest["files"] if old else {}
     old_chunks = old.chunks if old else []
     rows_of: dict[str, list[int]] = {}
     for r, c in enumerate(old_chunks):
         rows_of.setdefault(c.source, []).append(r)
-    pieces: list[_Piece] = []
-    entries: dict[str, dict] = {}
-    counts = {"added": 0, "changed": 0, "unchanged": 0}
+    plan = _Plan([], {}, {"added": 0, "changed": 0, "unchanged": 0}, {}, {})
     for sf in files:
         before = old_files.get(sf.source)
-        if before and before.get("sha256") == sf.sha256 and sf.source in rows_of:
-            counts["unchanged"] += 1
+        if before and before.get("sha256") == sf.sha256 and sf.source in rows_of and sf.source not in read:
+            plan.counts["unchanged"] += 1
             lang = before["language"]
-            pieces.extend(_Piece(old_chunks[r], lang, r) for r in rows_of[sf.source])
-            entries[sf.source] = {**before, "encoding": sf.encoding}
+            plan.pieces.extend(_Piece(old_chunks[r], lang, r) for r in rows_of[sf.source])
+            plan.entries[sf.source] = {**before, "encoding": sf.encoding} if sf.format == "text" else before
+            if old is not None and (doc := old.documents.get(sf.source)) is not None:
+                plan.documents[sf.source] = doc
+                if doc.sha256 in old.texts:
+                    plan.texts[doc.sha256] = old.texts[doc.sha256]
             continue
-        counts["changed" if before else "added"] += 1
-        doc_chunks, lang = [], None
-        for base, text in windows(sf):
-            lang = lang or detect_language(text[:5000])
-            for c in chunk_document(Document(sf.source, text, sf.sha256), settings.chunk_chars, settings.chunk_overlap):
-                doc_chunks.append(Chunk(c.source, c.start + base, c.end + base, c.text))
-        pieces.extend(_Piece(c, lang) for c in doc_chunks)
-        entries[sf.source] = {
+        plan.counts["changed" if before else "added"] += 1
+        entry: dict = {"sha256": sf.sha256}
+        if sf.format == "text":
+            doc_chunks, lang = _chunks_of(sf.source, sf.sha256, windows(sf), settings)
+            entry.update(chars=sf.chars, encoding=sf.encoding)
+            if sf.path.suffix.lower() == ".md":
+                sections, open_headings = [], None
+                for base, text in windows(sf):
+                    found, open_headings = heading_sections(text, base, open_headings)
+                    sections.extend(found)
+                if sections:
+                    plan.documents[sf.source] = DocumentInfo(sf.source, "text", sf.sha256, sections=tuple(sections))
+        else:
+            ex = read[sf.source]
+            doc_chunks, lang = _chunks_of(sf.source, sf.sha256, [(0, ex.text)], settings)
+            entry.update(chars=len(ex.text), format=sf.format)
+            plan.documents[sf.source] = DocumentInfo(
+                sf.source, sf.format, sf.sha256, ex.title, ex.author, ex.date, ex.pages, ex.sections, len(ex.text)
+            )
+            plan.texts[sf.sha256] = ex.text
+        plan.pieces.extend(_Piece(c, lang) for c in doc_chunks)
+        plan.entries[sf.source] = {
             "sha256": sf.sha256,
-            "chars": sf.chars,
+            "chars": entry["chars"],
             "chunks": len(doc_chunks),
             "language": lang,
-            "encoding": sf.encoding,
         }
-    counts["removed"] = len(set(old_files) - set(entries))
-    return pieces, entries, counts
+        plan.entries[sf.source].update({k: v for k, v in entry.items() if k in ("encoding", "format")})
+    plan.counts["removed"] = len(set(old_files) - set(plan.entries))
+    return plan
+
+
+def read_documents(
+    files: list[SourceFile],
+    old: store.Index | None,
+    settings: Settings,
+    reading: Callable[[int, int], None] | None = None,
+) -> tuple[list[SourceFile], dict[str, Extracted], list[Skipped], list[Skipped]]:
+    """Read the documents (HTML, PDF, DOCX, EPUB) that changed, in worker processes under
+    the per-file time limit. Returns the files that can be indexed, the texts read, the files
+    skipped and the notes (read, with a remark)."""
+    todo = [sf for sf in files if _needs_reading(sf, old)]
+    results = Extractor(timeout=settings.read_timeout).read_all([(sf.path, sf.format) for sf in todo], reading)
+    read: dict[str, Extracted] = {}
+    skipped, notes = [], []
+    for sf, result in zip(todo, results):
+        if isinstance(result, Unreadable):
+            skipped.append(Skipped(sf.source, result.reason, result.kind))
+        else:
+            read[sf.source] = result
+            if result.note:
+                notes.append(Skipped(sf.source, result.note, "note"))
+    failed = {s.source for s in skipped}
+    return [sf for sf in files if sf.source not in failed], read, skipped, notes
 
 
 def build_index(
-    paths: list[Path], settings: Settings, progress: Callable[[int, int], None] | None = None, full: bool = False
+    paths: list[Path],
+    settings: Settings,
+    progress: Callable[[int, int], None] | None = None,
+    full: bool = False,
+    reading: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
     """Index `paths` into settings.index_dir, re-embedding only files added or changed since
-    the index was last built (full=True: everything). progress(done, total) per batch."""
+    the index was last built (full=True: everything). progress(done, total) per batch
+    embedded; reading(done, total) per document read."""
     with store.write_lock(settings.index_dir):
-        return _build(paths, settings, progress, full)
+        return _build(paths, settings, progress, full, reading)
 
 
-def _build(paths, settings, progress, full) -> IndexReport:
+def _build(paths, settings, progress, full, reading=None) -> IndexReport:
     t0 = time.perf_counter()
     max_bytes = settings.max_file_mb * 2**20 if settings.max_file_mb else None
     files, skipped = scan_corpus(paths, max_bytes)
@@ -146,7 +235,12 @@ def _build(paths, settings, progress, full) -> IndexReport:
             wanted = resolve_embedder(DEFAULT_EMBEDDER)
         old = _previous(settings, wanted)
     spec = old.embedder if old else resolve_embedder(settings.embedder or DEFAULT_EMBEDDER)
-    pieces, entries, counts = _plan(files, old, settings)
+    files, read, unreadable, read_notes = read_documents(files, old, settings, reading)
+    skipped, notes = skipped + unreadable, notes + read_notes
+    if not files:
+        raise CorpusError(no_readable_file(paths, skipped))
+    plan = _plan(files, old, settings, read)
+    pieces, entries, counts = plan.pieces, plan.entries, plan.counts
     chunks = [p.chunk for p in pieces]
     # Sentence vectors sharpen retrieval (README) but cost ~8 vectors per chunk: above this
     # size the index keeps their offsets only and embeds the retrieved chunks' sentences
@@ -155,7 +249,8 @@ def _build(paths, settings, progress, full) -> IndexReport:
     reuse_units = old is not None and (old.unit_vectors is not None) == with_sentences
     if old and not reuse_units:
         pieces = [_Piece(p.chunk, p.language) for p in pieces]  # re-embed all: the layout changes
-    report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes)
+    formats = dict(Counter(format_label(sf) for sf in files).most_common())
+    report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes, formats=formats)
     if (
         old
         and not (counts["added"] or counts["changed"] or counts["removed"])
@@ -236,6 +331,8 @@ def _build(paths, settings, progress, full) -> IndexReport:
         np.array(units, dtype=np.int32).reshape(-1, 2),
         np.array(unit_chunks, dtype=np.int32),
         unit_vectors,
+        plan.documents,
+        plan.texts,
     )
     store.save(settings.index_dir, index)
     report.seconds = time.perf_counter() - t0

@@ -1,4 +1,7 @@
-"""An index on disk: manifest.json, vectors.faiss, chunks.jsonl and lexical/.
+"""An index on disk: manifest.json, vectors.faiss, chunks.jsonl, lexical/, and for documents
+that are not plain text (HTML, PDF, DOCX, EPUB) documents.jsonl (format, metadata, page and
+section map) and texts/ (each one's extracted text, named by the original file's sha256:
+a citation's offsets are into it).
 
 The manifest says what built the index (format, embedder, chunking, a hash per file) so a
 mismatch is caught when it is loaded instead of producing wrong answers. An index is written
@@ -12,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ import numpy as np
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
 from rag.index.embedders import EmbedderSpec
 from rag.index.lexical import LexicalIndex
-from rag.types import Chunk
+from rag.types import Chunk, DocumentInfo
 
 if TYPE_CHECKING:  # faiss is imported when an index is built or loaded: `rag --help` stays instant
     import faiss
@@ -33,6 +36,8 @@ CHUNKS = "chunks.jsonl"
 LEXICAL = "lexical"
 UNITS = "sentences.npy"  # (chunk, start, end) per sentence, grouped by chunk
 UNIT_VECTORS = "sentence_vectors.npy"  # float16 embeddings of those sentences
+DOCUMENTS = "documents.jsonl"  # one DocumentInfo per document with a format, metadata or map
+TEXTS = "texts"  # <sha256>.txt: the extracted text of each document that is not plain text
 
 
 @dataclass
@@ -44,6 +49,18 @@ class Index:
     units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
     unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
     unit_vectors: np.ndarray | None  # (n, dim) float16; None for large corpora (embedded when needed)
+    documents: dict[str, DocumentInfo] = field(default_factory=dict)  # by source
+    # sha256 of an original file -> its extracted text, or the stored file that holds it
+    texts: dict[str, str | Path] = field(default_factory=dict)
+
+    def text_of(self, source: str) -> str | None:
+        """The extracted text a document's citations point into; None for a text file
+        (its text is the file itself)."""
+        doc = self.documents.get(source)
+        held = self.texts.get(doc.sha256) if doc else None
+        if held is None:
+            return None
+        return held if isinstance(held, str) else Path(held).read_text(encoding="utf-8")
 
     @property
     def embedder(self) -> EmbedderSpec:
@@ -162,6 +179,7 @@ def save(directory: Path, index: Index) -> None:
         np.save(tmp / UNITS, np.column_stack([index.unit_chunks, index.units]).astype(np.int32))
         if index.unit_vectors is not None:
             np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
+        _save_documents(tmp, index)
         (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in tmp.rglob("*"):
             if path.is_file():
@@ -171,6 +189,22 @@ def save(directory: Path, index: Index) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _save_documents(tmp: Path, index: Index) -> None:
+    with open(tmp / DOCUMENTS, "w", encoding="utf-8") as f:
+        for doc in index.documents.values():
+            f.write(json.dumps(doc.to_json(), ensure_ascii=False) + "\n")
+    (tmp / TEXTS).mkdir()
+    for sha in sorted({d.sha256 for d in index.documents.values() if d.sha256 in index.texts}):
+        held, target = index.texts[sha], tmp / TEXTS / f"{sha}.txt"
+        if isinstance(held, str):
+            target.write_text(held, encoding="utf-8", newline="")
+            continue
+        try:  # an unchanged document's text, from the index being replaced
+            os.link(held, target)
+        except OSError:
+            shutil.copyfile(held, target)
 
 
 def _swap_into_place(new: Path, directory: Path) -> None:
@@ -252,6 +286,23 @@ def load(directory: Path) -> Index:
         unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r") if (directory / UNIT_VECTORS).exists() else None
     except (OSError, ValueError):
         raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
+    documents: dict[str, DocumentInfo] = {}
+    if (directory / DOCUMENTS).exists():  # an index of text files only may predate it
+        try:
+            with open(directory / DOCUMENTS, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        doc = DocumentInfo.from_json(json.loads(line))
+                        documents[doc.source] = doc
+        except (OSError, ValueError, TypeError):
+            raise IndexCorrupt(f"{directory / DOCUMENTS} is damaged; {rebuild}") from None
+    texts: dict[str, str | Path] = {}
+    for doc in documents.values():
+        if doc.format != "text":
+            stored = directory / TEXTS / f"{doc.sha256}.txt"
+            if not stored.exists():
+                raise IndexCorrupt(f"the extracted text of {doc.source} is missing from {directory}; {rebuild}")
+            texts[doc.sha256] = stored
     if units.ndim != 2 or units.shape[1] != 3 or (unit_vectors is not None and len(units) != len(unit_vectors)):
         raise IndexCorrupt(f"the sentence table in {directory} does not match its vectors; {rebuild}")
     if hasattr(vectors, "hnsw"):
@@ -262,7 +313,17 @@ def load(directory: Path) -> Index:
         raise IndexCorrupt(
             f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}"
         )
-    return Index(manifest, chunks, vectors, lexical, np.asarray(units[:, 1:]), np.asarray(units[:, 0]), unit_vectors)
+    return Index(
+        manifest,
+        chunks,
+        vectors,
+        lexical,
+        np.asarray(units[:, 1:]),
+        np.asarray(units[:, 0]),
+        unit_vectors,
+        documents,
+        texts,
+    )
 
 
 def check_embedder(index_dir: Path, manifest: dict, wanted: EmbedderSpec) -> None:

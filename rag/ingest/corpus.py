@@ -1,46 +1,45 @@
-"""Walk folders and read text files, streamed. What is not readable text is skipped with a reason.
+"""Walk folders and take stock of the files to index: what each is, not what it says.
 
-A file is read twice, a block at a time and never whole: once to hash it and to find out how
-it decodes (UTF-8, UTF-16, or Latin-1 as a last resort), then again, only when it has to be
-chunked, as windows of text that end at paragraph breaks.
+Every file gets its content hash (incremental indexing keys on the original bytes) and
+its format from its suffix. Text files are also checked for how they decode (readers/text.py);
+the document formats are read later, only when they changed (rag/ingest/extract.py). What
+cannot be indexed is skipped with a reason and a short kind for the per-reason count.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import CorpusError
+from rag.ingest.readers import SUPPORTED, UNSUPPORTED, format_of
+from rag.ingest.readers import text as text_reader
+from rag.ingest.readers.text import BLOCK_BYTES, MAX_CONTROL_SHARE, WINDOW_CHARS, sniff_encoding
 
 TEXT_SUFFIXES = (".txt", ".md")
-BLOCK_BYTES = 1 << 20
-WINDOW_CHARS = 1 << 22  # text handed to the chunker at a time
-# control characters other than whitespace: more than this share means "not text"
-MAX_CONTROL_SHARE = 0.005
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
 class Skipped:
     source: str
     reason: str
+    kind: str = "unreadable"  # a short category: "not supported", "encrypted", "no text layer", ...
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A readable text file: what it is, not what it says (see windows())."""
+    """A file to index: what it is, not what it says (see windows() and rag/ingest/extract.py)."""
 
     source: str  # the path as it was indexed, e.g. "seeds/004_a2122adb65b12522.txt"
     path: Path
     sha256: str
-    encoding: str
-    chars: int
+    encoding: str  # of a text file; "" for the document formats, which their readers decode
+    chars: int  # of a text file; 0 for a document until it is read
     note: str | None = None  # e.g. read as Latin-1
+    format: str = "text"  # "text" (.txt, .md) or a reader in rag/ingest/readers/
 
 
 def _display(path: Path) -> str:
@@ -65,44 +64,20 @@ def _walk(root: Path):
                 yield Path(dirpath) / name
 
 
-def sniff_encoding(head: bytes) -> str | None:
-    """The codec a file's first bytes point to; None when they look binary."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if b"\x00" not in head:
-        return "utf-8"
-    even, odd = head[0::2], head[1::2]
-    if len(head) >= 4:  # UTF-16 without a byte-order mark: every other byte is NUL
-        if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-            return "utf-16-le"
-        if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-            return "utf-16-be"
-    return None
-
-
-def _scan(path: Path, encoding: str) -> tuple[str, int, int, bool]:
-    """One streamed pass: sha256, characters, control characters, any non-space at all.
-    Raises UnicodeDecodeError when the bytes are not in `encoding`."""
-    digest, chars, controls, content = hashlib.sha256(), 0, 0, False
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        while True:
-            block = f.read(BLOCK_BYTES)
+        while block := f.read(BLOCK_BYTES):
             digest.update(block)
-            text = decoder.decode(block, final=not block)
-            chars += len(text)
-            controls += len(_CONTROL.findall(text))
-            content = content or bool(text.strip())
-            if not block:
-                return digest.hexdigest(), chars, controls, content
+    return digest.hexdigest()
 
 
 def inspect_file(path: Path, max_bytes: int | None = None) -> SourceFile | Skipped:
     source = _display(path)
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        return Skipped(source, f"not a {'/'.join(TEXT_SUFFIXES)} file")
+    fmt = format_of(path)
+    if fmt is None:
+        hint = UNSUPPORTED.get(path.suffix.lower())
+        return Skipped(source, hint or f"not a {SUPPORTED} file", "not supported")
     try:
         size = path.stat().st_size
         if max_bytes and size > max_bytes:
@@ -110,61 +85,43 @@ def inspect_file(path: Path, max_bytes: int | None = None) -> SourceFile | Skipp
                 source,
                 f"is {size / 2**20:.0f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
                 "raise RAG_MAX_FILE_MB to index it",
+                "too large",
             )
+        if fmt != "text":
+            if size == 0:
+                return Skipped(source, "is empty", "empty")
+            return SourceFile(source, path, _sha256(path), "", 0, format=fmt)
         with open(path, "rb") as f:
             head = f.read(65536)
         encoding = sniff_encoding(head)
         if encoding is None:
-            return Skipped(source, "looks binary (contains NUL bytes)")
+            return Skipped(source, "looks binary (contains NUL bytes)", "binary")
         note = None
         try:
-            sha, chars, controls, content = _scan(path, encoding)
+            sha, chars, controls, content = text_reader.scan(path, encoding)
         except UnicodeDecodeError as exc:
             if not encoding.startswith("utf-8"):
-                return Skipped(source, f"is not valid {encoding.upper()} (byte {exc.start})")
+                return Skipped(source, f"is not valid {encoding.upper()} (byte {exc.start})", "encoding")
             # Not UTF-8: most likely Windows-1252/Latin-1, which decodes any byte; the
             # control-character check below rejects binary that gets this far.
             encoding, note = "cp1252", "read as Latin-1 (Windows-1252), it is not UTF-8"
             try:
-                sha, chars, controls, content = _scan(path, encoding)
+                sha, chars, controls, content = text_reader.scan(path, encoding)
             except UnicodeDecodeError:
                 encoding = "latin-1"
-                sha, chars, controls, content = _scan(path, encoding)
+                sha, chars, controls, content = text_reader.scan(path, encoding)
     except OSError as exc:
-        return Skipped(source, f"cannot be read ({exc.strerror or exc})")
+        return Skipped(source, f"cannot be read ({exc.strerror or exc})", "unreadable")
     if not content:
-        return Skipped(source, "is empty")
+        return Skipped(source, "is empty", "empty")
     if controls > MAX_CONTROL_SHARE * chars:
-        return Skipped(source, "looks binary (control characters), or is in an encoding rag does not read")
+        return Skipped(source, "looks binary (control characters), or is in an encoding rag does not read", "binary")
     return SourceFile(source, path, sha, encoding, chars, note)
 
 
 def windows(sf: SourceFile, size: int = WINDOW_CHARS) -> Iterator[tuple[int, str]]:
-    """The file's text as (character offset, text) pieces of about `size` characters,
-    each ending at a paragraph break where there is one, so chunks never straddle two."""
-    base, carry = 0, ""
-    # newline="": offsets count "\r\n" as two characters, as the file has them
-    with open(sf.path, encoding=sf.encoding, newline="") as f:
-        while True:
-            block = f.read(size)
-            text = carry + block
-            if len(block) < size:  # end of file
-                if text:
-                    yield base, text
-                return
-            cut = _cut(text)
-            yield base, text[:cut]
-            base, carry = base + cut, text[cut:]
-
-
-def _cut(text: str) -> int:
-    """Where to end a window: the last paragraph break, else line end, sentence end, space."""
-    floor = len(text) // 2
-    for sep in ("\n\n", "\n", ". ", " "):
-        at = text.rfind(sep, floor)
-        if at >= 0:
-            return at + len(sep)
-    return len(text)
+    """A text file's text as (character offset, text) pieces (readers/text.py: windows)."""
+    return text_reader.windows(sf.path, sf.encoding, size)
 
 
 def scan_corpus(paths: list[Path], max_bytes: int | None = None) -> tuple[list[SourceFile], list[Skipped]]:
@@ -173,7 +130,7 @@ def scan_corpus(paths: list[Path], max_bytes: int | None = None) -> tuple[list[S
     seen: set[str] = set()
     for root in paths:
         if not os.path.lexists(root):
-            raise CorpusError(f"{root} does not exist; pass a folder or file of .txt/.md articles")
+            raise CorpusError(f"{root} does not exist; pass a folder or file of articles ({SUPPORTED})")
         for path in _walk(root):
             real = os.path.realpath(path)
             if real in seen:
@@ -185,6 +142,18 @@ def scan_corpus(paths: list[Path], max_bytes: int | None = None) -> tuple[list[S
             else:
                 skipped.append(item)
     if not files:
-        where = ", ".join(str(p) for p in paths)
-        raise CorpusError(f"no readable .txt or .md file in {where}; add UTF-8 text files and run rag index again")
+        raise CorpusError(no_readable_file(paths))
     return files, skipped
+
+
+def no_readable_file(paths: list[Path], skipped: list[Skipped] | None = None) -> str:
+    where = ", ".join(str(p) for p in paths)
+    why = ""
+    if skipped:
+        why = f" ({len(skipped)} skipped: " + "; ".join(f"{s.source}: {s.reason}" for s in skipped[:3])
+        why += ", ..." if len(skipped) > 3 else ""
+        why += ")"
+    return (
+        f"no readable .txt or .md file, nor HTML, PDF, DOCX or EPUB, in {where}{why}; "
+        "add articles and run rag index again"
+    )
