@@ -4,6 +4,7 @@ in a pseudo-terminal (colours, Ctrl-C cancelling an answer, Ctrl-D leaving)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -165,6 +166,9 @@ def test_chat_in_a_real_terminal(seeds_index, tmp_path):
         encoding="utf-8",
         timeout=180,
         dimensions=(40, 100),
+        # a test run started in the background (`make test &`) ignores SIGINT, and so would
+        # the chat it spawns: Ctrl-C must reach it as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         child.expect("Ctrl-D to leave")
@@ -175,21 +179,13 @@ def test_chat_in_a_real_terminal(seeds_index, tmp_path):
         assert "\x1b[" in child.before  # coloured markers
         child.expect(r"\? ")
         # an English question is translated, read and answered by the model (RAG_GENERATE
-        # above): over a second of work, so Ctrl-C 0.3 s in lands while it runs. On a busy
-        # machine the Ctrl-C can reach the line editor before the answer starts, or the answer
-        # can finish first: then another question (no KV cache to speed it up) waits longer.
-        # (Not a question whose sources disagree: that answer is given without the model writing.)
-        cancelled = False
-        questions = ["Where was Alexandr Wang born?", "Who founded Scale AI?", "What does Scale AI sell?"]
-        for attempt, question in enumerate([*questions, "Who is Jason Droege?"]):
-            child.sendline(question)
-            time.sleep(0.3 + 0.5 * attempt)
-            child.sendintr()
-            cancelled = child.expect([r"\(cancelled\)", "Sources:", "sources don't say"]) == 0
-            child.expect(r"\? ")  # back at the prompt, still working
-            if cancelled:
-                break
-        assert cancelled
+        # above): over a second of work, so Ctrl-C 0.3 s in lands while it runs. (Not a
+        # question whose sources disagree: that answer is given without the model writing.)
+        child.sendline("Where was Alexandr Wang born?")
+        time.sleep(0.3)
+        child.sendintr()
+        child.expect(r"\(cancelled\)")
+        child.expect(r"\? ")  # back at the prompt, still working
         child.sendline("/k 2")
         child.expect("k = 2")
         child.expect(r"\? ")
