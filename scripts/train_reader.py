@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from rag import app  # noqa: E402
 from rag.answer import reader  # noqa: E402
 from rag.answer.evidence import Candidate  # noqa: E402
-from rag.answer.extract import Extracted, extract  # noqa: E402
+from rag.answer.extract import Extracted, copy_answer  # noqa: E402
 from rag.answer.question import Question  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
@@ -120,18 +120,12 @@ def add_extractions(records: list[dict], log) -> None:
     todo = [r for r in records if "generated" not in r]
     if not todo:
         return
-    from rag.lang.text import detect_language
-    from rag.llm.base import Generation
-
     model = app.model_handle(load_settings()).load()
     log(f"extracting answers for {len(todo)} questions ...")
     for n, r in enumerate(todo, 1):
         r["generated"] = None
         if r["sentences"]:
-            top = r["sentences"][0]
-            lang = detect_language(top["chunk_text"] or top["text"])
-            got = extract(model, top["text"], top["start"], r["question"]["text"], lang, Generation())
-            r["generated"] = asdict(got)
+            r["generated"] = asdict(copy_answer(model, Candidate(**r["sentences"][0]), r["question"]["text"]))
         if n % 100 == 0:
             log(f"  {n}/{len(todo)}")
 

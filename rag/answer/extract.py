@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 
 from rag.answer import prompts
+from rag.answer.evidence import Candidate
+from rag.lang.text import detect_language
 from rag.llm.base import Generation, LanguageModel
 
 MAX_TOKENS = 16  # a short answer; longer output is no span worth copying
@@ -51,6 +53,13 @@ def extract(model: LanguageModel, sentence: str, offset: int, question: str, lan
     if found is None:
         return Extracted(written, None, None)
     return Extracted(sentence[found[0] : found[1]], offset + found[0], offset + found[1])
+
+
+def copy_answer(model: LanguageModel, top: Candidate, question: str) -> Extracted:
+    """The model's answer copied from the best evidence sentence `top`, in the language of its
+    chunk (a short sentence alone is often misread)."""
+    lang = detect_language(top.chunk_text or top.text)
+    return extract(model, top.text, top.start, question, lang, Generation())
 
 
 def got_span(got: Extracted | None) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from rag.answer import evidence, reader
 from rag.answer.baseline import baseline_answer
 from rag.answer.compose import checked_answer
-from rag.answer.extract import Extracted, extract, got_span
+from rag.answer.extract import Extracted, copy_answer, got_span
 from rag.answer.parse import Asked, read_question
 from rag.answer.policy import check_follow_up, judge_evidence, trusted, understood, writes_answers
 from rag.answer.question import Question
@@ -28,7 +28,6 @@ from rag.config import Settings
 from rag.errors import UsageError
 from rag.index.locate import locate
 from rag.index.retrieve import Retriever
-from rag.lang.text import detect_language
 from rag.llm.base import Generation, LanguageModel, ModelHandle
 from rag.types import Answer, Turn
 
@@ -96,11 +95,7 @@ class Answerer:
     def extract(self, q: Question, cands: list[evidence.Candidate]) -> Extracted | None:
         """The model's copied answer from the best evidence sentence (extract.py), which the
         reader weighs beside the tagged candidates."""
-        if not cands:
-            return None
-        top = cands[0]
-        lang = detect_language(top.chunk_text or top.text)
-        return extract(self.model, top.text, top.start, q.text, lang, Generation())
+        return copy_answer(self.model, cands[0], q.text) if cands else None
 
     def ask(
         self,
