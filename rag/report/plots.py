@@ -87,8 +87,8 @@ def group_bars(now: dict[str, dict], before: dict[str, dict] | None = None) -> s
         ax.set_xlim(0, 1.22)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_title(label, fontsize=10, loc="left")
-        ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
+    axes[0].invert_yaxis()  # the first group on top (the axes share y: once is enough)
     if before is not None:
         axes[1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
