@@ -4,8 +4,8 @@ system Chromium is launched by path).
 
 The network is off for the browser: every request goes to a proxy on a closed loopback
 port (Chromium sends loopback addresses direct), and each request the pages make is
-recorded; none may leave loopback. Screenshots go to the test's tmp dir, and to
-$RAG_SCREENSHOTS as small PNGs when set (README's docs/*.png: scripts/screenshots.sh).
+recorded; none may leave loopback. Screenshots go to the test's tmp dir; the README's are
+made by `RAG_SCREENSHOTS=docs python -m pytest tests/test_browser.py` (small PNGs).
 
 Without Chromium the tests skip with how to install it (`make browser`); under CI they fail.
 """
@@ -76,11 +76,12 @@ class Requests:
         return out
 
 
-def shoot(page, tmp_path: Path, name: str, **kw) -> Path:
-    """A screenshot in the tmp dir; a small copy in $RAG_SCREENSHOTS when set."""
+def shoot(page, tmp_path: Path, name: str, doc: bool = False, **kw) -> Path:
+    """A screenshot in the tmp dir; for the README (doc), a small copy in $RAG_SCREENSHOTS
+    when set."""
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), **kw)
-    if os.environ.get("RAG_SCREENSHOTS"):
+    if doc and os.environ.get("RAG_SCREENSHOTS"):
         from PIL import Image
 
         out = Path(os.environ["RAG_SCREENSHOTS"]) / f"{name}.png"
@@ -134,7 +135,7 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     assert mark.evaluate("m => getComputedStyle(m).backgroundColor") == "rgb(255, 229, 138)"
     whole = dialog.locator(".passage").inner_text()
     assert whole.startswith("Wang wechselt zwar") and len(whole) > len(mark.inner_text())  # the span in its passage
-    shoot(page, tmp_path, "serve-passage")
+    shoot(page, tmp_path, "serve-passage", doc=True)
     page.keyboard.press("Escape")
     assert page.locator("dialog[open]").count() == 0
 
@@ -150,7 +151,7 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     assert "Jason Droege" in second.locator(".understood").inner_text()
     assert abstained.evaluate("a => getComputedStyle(a).borderTopStyle") == "dashed"
     assert answer.evaluate("a => getComputedStyle(a).borderTopStyle") != "dashed"
-    shot = shoot(page, tmp_path, "serve")
+    shot = shoot(page, tmp_path, "serve", doc=True)
     assert shot.stat().st_size > 10_000
 
     assert not errors
@@ -199,7 +200,9 @@ def test_the_eval_report_filters_sorts_and_opens_a_passage(browser, seeds_report
     assert card == f"{report['summary']['accuracy']:.3f}"
     assert "gemma-3-270m" in page.locator(".config").first.inner_text()
     assert page.locator("#count").inner_text() == f"showing {n} of {n}"
-    shoot(page, tmp_path, "report", clip={"x": 0, "y": 0, "width": 1200, "height": 900})
+    shoot(page, tmp_path, "report", doc=True, clip={"x": 0, "y": 0, "width": 1200, "height": 900})
+    page.locator("h2", has_text="Abstention").evaluate("h => h.scrollIntoView()")
+    shoot(page, tmp_path, "report-abstention", doc=True)
 
     # filter: words, then a verdict
     page.keyboard.press("/")
@@ -230,7 +233,7 @@ def test_the_eval_report_filters_sorts_and_opens_a_passage(browser, seeds_report
     assert dialog.locator("mark").inner_text() == s01["citations"][0]["quote"]
     assert "Jason Droege" in dialog.locator("mark").inner_text()
     assert len(dialog.locator(".passage").inner_text()) > len(s01["citations"][0]["quote"])
-    shoot(page, tmp_path, "report-passage")
+    shoot(page, tmp_path, "report-passage", doc=True)
     page.keyboard.press("Escape")
 
     assert not errors

@@ -293,3 +293,19 @@ def test_rag_report_bad_input_is_one_line(tmp_path, monkeypatch, setup, args, me
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and message in errors[0], result.output
     assert not list(tmp_path.glob("**/*.html")) and not list(tmp_path.glob(".*"))  # nothing half-written
+
+
+def test_eval_html_into_a_missing_folder_fails_before_the_run(tmp_path):
+    from conftest import ROOT
+
+    result = run(
+        "eval",
+        str(ROOT / "gold" / "seeds.jsonl"),
+        "--index",
+        str(tmp_path / "none"),
+        "--html",
+        str(tmp_path / "no" / "r.html"),
+    )
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "give a file name in an existing folder" in errors[0]
