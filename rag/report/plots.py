@@ -138,6 +138,8 @@ def threshold_sweep(rates: list[Rates], threshold: float | None) -> str:
     )
     for attr, label, colour in series:
         ys = [getattr(r, attr) for r in rates]
+        if all(y is None for y in ys):  # e.g. no unanswerable question in the gold set
+            continue
         if attr == "answerable_right":  # dashed where it is only a lower bound
             lo = [y if r.lower_bound else None for r, y in zip(rates, ys)]
             hi = [y if not r.lower_bound else None for r, y in zip(rates, ys)]
