@@ -33,6 +33,9 @@ from rag.llm.base import Generation, LanguageModel, ModelHandle
 from rag.types import Answer, Turn
 
 STRATEGIES = ("checked", "baseline")
+# what Answerer.ask tells on_stage, in order: read the question, retrieve, weigh evidence
+# sentences, the model copies a span, then the model writes or the answer is composed
+STAGES = ("read", "retrieve", "evidence", "extract", "write", "compose")
 
 
 class Answerer:
@@ -116,11 +119,14 @@ class Answerer:
         depth: int | None = None,
         strategy: str = "checked",
         previous: Turn | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer from the top k chunks. depth > k retrieves (and reports) more ranks
         without using them as evidence: `rag eval` scores MRR@10 that way. strategy
         "baseline" puts the chunks into the prompt and trusts the model, for comparison.
-        previous: the conversation's last turn, which a follow-up may refer to."""
+        previous: the conversation's last turn, which a follow-up may refer to.
+        on_stage: told each stage's name (STAGES) as it starts, for a page that shows progress."""
+        stage = on_stage or (lambda name: None)
         asked = understood(question, previous)
         text = " ".join(asked.split())
         if not text:
@@ -130,19 +136,24 @@ class Answerer:
         before = dict(self.model.counters) if self.handle.loaded else {}
         was_loaded = self.handle.loaded
         t0 = time.perf_counter()
+        stage("read")
         read = self.read(text)
         q = read.question
         # embedded here, not left to search: lexical search skips it, but evidence selection
         # still weighs each sentence's similarity to the question
+        stage("retrieve")
         qvec = self.retriever.embedder.encode([text])[0]
         ranked_hits = self.retriever.search(read.query, max(k, depth or k), retriever, qvec=qvec)
         hits = ranked_hits[:k]
         gen = Generation()
         if strategy == "baseline":
+            stage("write")
             answer = baseline_answer(q, hits, ranked_hits, self.model, self.settings.max_tokens, gen, on_text)
         else:
+            stage("evidence")
             cands = evidence.candidates(q, hits, self.tuning.evidence_weights)
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
+            stage("extract")
             got = self.extract(q, cands)
             chosen, best = self.reader.best(
                 reader.pairs(q, cands, read.unknown_terms, generated=got, vectors=self.word_vectors)
@@ -161,6 +172,7 @@ class Answerer:
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
+                stage("write" if self.generates() else "compose")
                 answer = checked_answer(
                     q,
                     pool,

@@ -36,6 +36,7 @@ def previous_turn(obj) -> Turn | None:
 
 def make_handler(answerer, lock: threading.Lock):
     from rag.cli.render import answer_json
+    from rag.web import page, stream
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "rag"
@@ -52,6 +53,9 @@ def make_handler(answerer, lock: threading.Lock):
             pass
 
         def do_GET(self):
+            if page.wants_page(self.path, self.headers.get("Accept", "")):  # the page for a browser (rag/web)
+                page.send_page(self)
+                return
             if self.path.rstrip("/") in ("", "/health"):
                 m = answerer.retriever.index.manifest
                 self._send(
@@ -67,6 +71,9 @@ def make_handler(answerer, lock: threading.Lock):
                 self._send(404, {"error": "not found; use POST /ask or GET /health"})
 
         def do_POST(self):
+            if self.path.rstrip("/") == stream.PATH:  # the page's streamed answers (rag/web)
+                stream.handle(self, answerer, lock)
+                return
             if self.path.rstrip("/") != "/ask":
                 self._send(404, {"error": "not found; use POST /ask"})
                 return

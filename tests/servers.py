@@ -1,0 +1,22 @@
+"""`rag serve`'s HTTP server over a real Answerer, on a free loopback port, in a thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def running_server(answerer) -> Iterator[str]:
+    from rag.cli.server import make_server
+
+    server = make_server(answerer, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
