@@ -22,7 +22,6 @@ from rag.answer.policy import check_follow_up, judge_evidence, trusted, understo
 from rag.answer.question import Question
 from rag.answer.reader import Reader, default_reader
 from rag.answer.scoring import evidence_features
-from rag.answer.soft import WordVectors
 from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
 from rag.config import Settings
@@ -54,7 +53,6 @@ class Answerer:
         self.handle = handle
         self.tuning = tuning or default_tuning()  # fitted weights (scripts/fit.py swaps in its own)
         self._reader = reader  # None: the shipped one (reader.json), read when first needed
-        self._words: WordVectors | None = None
 
     @property
     def reader(self) -> Reader:
@@ -98,17 +96,9 @@ class Answerer:
         return read, evidence.candidates(read.question, hits, self.tuning.evidence_weights)
 
     def extract(self, q: Question, cands: list[evidence.Candidate]) -> Extracted | None:
-        """The model's copied answer from the first sentence the reader reads (extract.py),
-        which the reader weighs beside the tagged candidates."""
-        top = reader.first_read(q, cands)
-        return copy_answer(self.model, top, q.text) if top else None
-
-    @property
-    def word_vectors(self) -> WordVectors:
-        """Word vectors from the index's embedder, for the reader's soft match (cached)."""
-        if self._words is None:
-            self._words = WordVectors(self.retriever.embedder.encode)
-        return self._words
+        """The model's copied answer from the best evidence sentence (extract.py), which the
+        reader weighs beside the tagged candidates."""
+        return copy_answer(self.model, cands[0], q.text) if cands else None
 
     def ask(
         self,
@@ -155,9 +145,7 @@ class Answerer:
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
             stage("extract")
             got = self.extract(q, cands)
-            chosen, best = self.reader.best(
-                reader.pairs(q, cands, read.unknown_terms, generated=got, vectors=self.word_vectors)
-            )
+            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,
