@@ -116,7 +116,10 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     page.keyboard.press("Enter")
     answer = page.locator(".turn").nth(0).locator(".answer")
     answer.wait_for(timeout=120_000)
-    assert answer.inner_text().startswith("Jason Droege – „Ihn ersetzt der neue Interims-CEO Jason Droege")
+    # the short answer, then the quote; the model's copy (and with it the short answer) may
+    # differ by a hair on another CPU, the cited sentence may not
+    short, _, quote = answer.inner_text().partition(" – ")
+    assert "Droege" in short and quote.startswith("„Ihn ersetzt der neue Interims-CEO Jason Droege")
     assert "abstained" not in (answer.get_attribute("class") or "")
     sources = page.locator(".turn").nth(0).locator(".sources li")
     assert sources.count() >= 1
@@ -131,7 +134,7 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     dialog.wait_for()
     mark = dialog.locator("mark")
     assert mark.inner_text().startswith("Ihn ersetzt der neue Interims-CEO Jason Droege")
-    assert mark.locator("strong").inner_text() == "Jason Droege"  # the short answer inside the cited span
+    assert mark.locator("strong").inner_text() == short  # the short answer inside the cited span
     assert mark.evaluate("m => getComputedStyle(m).backgroundColor") == "rgb(255, 229, 138)"
     whole = dialog.locator(".passage").inner_text()
     assert whole.startswith("Wang wechselt zwar") and len(whole) > len(mark.inner_text())  # the span in its passage
@@ -148,7 +151,7 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     abstained = second.locator(".answer.abstained")
     abstained.wait_for(timeout=120_000)
     assert "Die Quellen sagen dazu nichts." in abstained.inner_text()
-    assert "Jason Droege" in second.locator(".understood").inner_text()
+    assert short in second.locator(".understood").inner_text()
     assert abstained.evaluate("a => getComputedStyle(a).borderTopStyle") == "dashed"
     assert answer.evaluate("a => getComputedStyle(a).borderTopStyle") != "dashed"
     shot = shoot(page, tmp_path, "serve", doc=True)

@@ -191,3 +191,32 @@ def test_shipped_reader_matches_its_features():
     r = reader.default_reader()
     assert r.features == reader.FEATURES and len(r.coef) == len(r.features)
     assert set(r.abstain_coef) == set(reader.ABSTAIN_FEATURES) and 0.0 <= r.threshold <= 1.0
+
+
+def _pair(s: Candidate, text: str, kind: str) -> reader.Pair:
+    start = s.start + s.text.index(text)
+    return reader.Pair(s, AnswerCandidate(text, start, start + len(text), kind, text.split()[-1]), {})
+
+
+@pytest.mark.parametrize(
+    "chosen, others, expected",
+    [
+        (("Droege", "name"), [("Jason Droege", "person")], "Jason Droege"),  # a surname becomes the full name
+        (("Droege", "person"), [("Jason Droege", "person")], "Jason Droege"),
+        (("Droege", "name"), [("Interims-CEO Jason Droege", "name")], "Droege"),  # only a two-word person name
+        (("Jason Droege", "person"), [("Interims-CEO Jason Droege", "person")], "Jason Droege"),  # whole names stay
+        (("Droege", "name"), [], "Droege"),
+        (("Jason", "name"), [("Jason Droege", "person")], "Jason"),  # it must end where the surname ends
+    ],
+)
+def test_a_surname_becomes_the_whole_name(chosen, others, expected):
+    s = sentence("Ihn ersetzt der neue Interims-CEO Jason Droege.", start=100)
+    c = _pair(s, *chosen)
+    found = [c] + [_pair(s, *o) for o in others]
+    assert reader.whole_name(c, found).candidate.text == expected
+
+
+def test_a_whole_name_comes_from_the_same_sentence():
+    s, t = sentence("Droege kam von Uber.", start=0), sentence("Jason Droege leitet Scale AI.", start=50)
+    c = _pair(s, "Droege", "name")
+    assert reader.whole_name(c, [c, _pair(t, "Jason Droege", "person")]) is c

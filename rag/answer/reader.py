@@ -321,6 +321,27 @@ def question_features(
     }
 
 
+def whole_name(chosen: Pair, found: Sequence[Pair]) -> Pair:
+    """A surname alone ("Droege") becomes the person's full name when its sentence gives one
+    ("Jason Droege"). The two score within a hair of each other, so which one won changed with
+    the model's copy, and that changed with the CPU's floating point; the full name is the
+    answer a reader expects either way."""
+    c = chosen.candidate
+    if c.kind not in ("name", "person") or " " in c.text:
+        return chosen
+    for p in found:
+        o = p.candidate
+        if (
+            p.sentence is chosen.sentence
+            and o.kind == "person"
+            and o.end == c.end
+            and o.start < c.start
+            and len(o.text.split()) == 2
+        ):
+            return p
+    return chosen
+
+
 def _logistic(coef: dict[str, float], intercept: float, feats: dict[str, float]) -> float:
     z = intercept + sum(w * feats.get(name, 0.0) for name, w in coef.items())
     return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
@@ -368,7 +389,7 @@ class Reader:
         if not probs:
             return None, 0.0
         i = max(range(len(probs)), key=probs.__getitem__)
-        return found[i], probs[i]
+        return whole_name(found[i], found), probs[i]
 
     def to_json(self) -> dict:
         return {
