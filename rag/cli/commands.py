@@ -229,7 +229,7 @@ def _describe(answerer, answer) -> None:
     role = (
         "writes answers"
         if answerer.generates()
-        else "answers come from the evidence; the model translates and scores questions"
+        else "answers come from the evidence; the model translates questions and copies the answer span"
     )
     lines = [
         f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']}, "
@@ -240,7 +240,16 @@ def _describe(answerer, answer) -> None:
         f" (n_gpu_layers={answerer.settings.n_gpu_layers})",
         f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, model {t['generate_ms']:.0f} ms, "
         f"load {t.get('load_ms', 0):.0f} ms; {t['prompt_tokens']} prompt tokens "
-        f"({t.get('prompt_tokens_evaluated', 0)} evaluated, the rest cached) + {t['completion_tokens']} written",
+        f"({t.get('prompt_tokens_evaluated', 0)} evaluated, the rest cached) + {t['completion_tokens']} written"
+        + (
+            " over "
+            + ", ".join(
+                f"{kind} {p['prompt_tokens']}+{p['completion_tokens']} in {p['ms']:.0f} ms"
+                for kind, p in t.get("prompts", {}).items()
+            )
+            if t.get("prompts")
+            else ""
+        ),
         f"why: {answer.trace.get('reason') or 'evidence confidence'} "
         f"{'' if answer.confidence is None else f'{answer.confidence:.2f}'}; question kind {answer.trace.get('kind')}",
     ]

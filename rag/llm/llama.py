@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
 from rag.llm.catalog import ModelChoice, check_gguf
+from rag.llm.usage import record
 
 if TYPE_CHECKING:
     from rag.llm.gguf import GGUFInfo
@@ -148,7 +149,10 @@ class LocalModel:
             raise ModelError(
                 f"cannot load model {path} ({exc}); the file may be damaged, pass another --model"
             ) from None
+        # what the call under way has read and written so far, accounted when it ends
+        self._pending = {"prompt": 0, "evaluated": 0, "completion": 0}
         self.llm.on_prompt = self._count_prompt
+        self.llm.on_token = self._count_token
         self.chat_template: str | None = self.llm.metadata.get("tokenizer.chat_template")
         self.name: str = self.llm.metadata.get("general.name") or path.stem
         self.capabilities = Capabilities(
@@ -163,12 +167,19 @@ class LocalModel:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
     def _count_prompt(self, prompt: int, evaluated: int) -> None:
-        self.counters["prompt"] += prompt
-        self.counters["evaluated"] += evaluated
+        self._pending["prompt"] += prompt
+        self._pending["evaluated"] += evaluated
 
-    def _count_done(self, completion: int, seconds: float) -> None:
-        self.counters["completion"] += completion
-        self.counters["seconds"] += seconds
+    def _count_token(self) -> None:
+        self._pending["completion"] += 1
+
+    def _count_done(self, kind: str, seconds: float) -> int:
+        """Account the call that just ended; returns the tokens it wrote."""
+        p = self._pending
+        record(self.counters, kind, p["prompt"], p["evaluated"], p["completion"], seconds)
+        written = p["completion"]
+        self._pending = {"prompt": 0, "evaluated": 0, "completion": 0}
+        return written
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
         """Greedy completion of a plain prompt, streamed piece by piece."""
@@ -184,19 +195,26 @@ class LocalModel:
         return self._stream((part["choices"][0]["delta"].get("content") or None for part in parts), out)
 
     def _stream(self, pieces: Iterator[str | None], out: Generation) -> Iterator[str]:
-        """Pass each token's text on as it comes (None: a part that is no token), then
-        account for the call and keep its KV state."""
+        """Pass each piece of text on as it comes (None: a part that is no text), then
+        account for the call and keep its KV state. The tokens written are counted where
+        llama.cpp samples them (CachingLlama.generate): a stop sequence's tokens and the end
+        token are sampled but never streamed, and a streamed piece may hold several tokens."""
         t0 = time.perf_counter()
-        for piece in pieces:
-            if piece is None:
-                continue
-            out.completion_tokens += 1
-            out.text += piece
-            yield piece
-        out.prompt_tokens = self.llm.last_prompt_tokens
-        out.seconds = time.perf_counter() - t0
-        self.llm.save_slot()
-        self._count_done(out.completion_tokens, out.seconds)
+        finished = False
+        try:
+            for piece in pieces:
+                if piece is None:
+                    continue
+                out.text += piece
+                yield piece
+            finished = True
+        finally:
+            # a caller that stops reading early still paid for what was read and written
+            out.prompt_tokens = self.llm.last_prompt_tokens
+            out.seconds = time.perf_counter() - t0
+            if finished:
+                self.llm.save_slot()
+            out.completion_tokens = self._count_done(out.kind, out.seconds)
 
     def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
         """Total log-probability of `text`'s tokens after `prefix`, and their number.
@@ -208,7 +226,7 @@ class LocalModel:
             return 0.0, 0
         total = self.llm.score_after(head, tail)
         self.llm.save_slot()
-        self._count_done(0, time.perf_counter() - t0)
+        self._count_done("score", time.perf_counter() - t0)
         return total, len(tail)
 
 
@@ -263,6 +281,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
 
     class CachingLlama(llama_cpp.Llama):
         on_prompt: Callable[[int, int], None] = staticmethod(lambda prompt, evaluated: None)
+        on_token: Callable[[], None] = staticmethod(lambda: None)
         last_prompt_tokens = 0
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -276,7 +295,13 @@ def _caching_llama(llama_cpp: Any) -> Any:
             self.restore_longest(tokens)
             self.last_prompt_tokens = len(tokens)
             self.on_prompt(len(tokens), len(tokens) - self.cached_prefix(tokens))
-            return super().generate(tokens, *args, **kwargs)
+            return self._counted(super().generate(tokens, *args, **kwargs))
+
+        def _counted(self, tokens: Iterator[int]) -> Iterator[int]:
+            """Each token sampled is one token written, streamed or not."""
+            for token in tokens:
+                self.on_token()
+                yield token
 
         def cached_prefix(self, tokens: list[int]) -> int:
             """How many leading tokens the KV cache holds already (llama.cpp will skip them);
