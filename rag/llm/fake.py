@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
 from rag.llm.usage import record
 
 
@@ -52,6 +53,7 @@ class FakeModel:
         words = text.split(" ")[:max_tokens] if text else []
         out.prompt_tokens = self.count_tokens(prompt)
         try:
+            check()
             for i, word in enumerate(words):
                 piece = word if i == 0 else " " + word
                 out.text += piece

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
 from rag.llm.catalog import ModelChoice, check_gguf
 from rag.llm.usage import record
 
@@ -202,7 +203,9 @@ class LocalModel:
         t0 = time.perf_counter()
         finished = False
         try:
+            check()
             for piece in pieces:
+                check()  # a request given up stops here, within a token
                 if piece is None:
                     continue
                 out.text += piece
@@ -219,6 +222,7 @@ class LocalModel:
     def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
         """Total log-probability of `text`'s tokens after `prefix`, and their number.
         One decode call for all of text's tokens, with logits kept for each of them."""
+        check()
         t0 = time.perf_counter()
         head = self.llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
         tail = self.llm.tokenize(text.encode("utf-8"), add_bos=False)

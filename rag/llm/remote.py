@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
 from rag.llm.usage import record
 
 
@@ -44,6 +45,7 @@ class RemoteModel:
         self.counters = new_counters()
 
     def _post(self, path: str, body: dict) -> dict:
+        check()
         if self.model:
             body = {**body, "model": self.model}
         req = urllib.request.Request(
