@@ -75,13 +75,12 @@ class AnswerService:
 
     def switch_if_ready(self) -> bool:
         """Answer from the rebuilt index from now on, if one is loaded (between answers)."""
-        with self._lock:
+        with self._lock:  # the watcher compares with _key: both change together
             ready, self._ready = self._ready, None
-        if ready is None:
-            return False
-        retriever, key = ready
+            if ready is None:
+                return False
+            retriever, self._key = ready
         self.answerer.retriever = retriever
-        self._key = key
         self.index_version += 1
         log(
             f"switched to the rebuilt index ({retriever.index.manifest['chunks']} chunks, version {self.index_version})"
