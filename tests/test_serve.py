@@ -257,21 +257,21 @@ def test_overload_on_the_real_model_path_is_503_never_a_reset(seeds_index):
         status, serial = post(server.url, ask_body(question))
         assert status == 200
         got: list[tuple[int, dict, dict]] = []
+        lock = threading.Lock()
+
+        def one(barrier: threading.Barrier) -> None:
+            barrier.wait()
+            headers: dict = {}
+            try:
+                reply = (*post(server.url, ask_body(question), headers), headers)
+            except OSError as exc:
+                reply = (type(exc).__name__, {}, {})
+            with lock:
+                got.append(reply)
+
         for _ in range(5):  # a burst of 8 against answers of a few hundred ms: one round suffices
             barrier = threading.Barrier(8)
-            lock = threading.Lock()
-
-            def one() -> None:
-                barrier.wait()
-                headers: dict = {}
-                try:
-                    reply = (*post(server.url, ask_body(question), headers), headers)
-                except OSError as exc:
-                    reply = (type(exc).__name__, {}, {})
-                with lock:
-                    got.append(reply)
-
-            threads = [threading.Thread(target=one) for _ in range(8)]
+            threads = [threading.Thread(target=one, args=(barrier,)) for _ in range(8)]
             for t in threads:
                 t.start()
             for t in threads:
