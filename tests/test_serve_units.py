@@ -17,7 +17,17 @@ import pytest
 
 from rag.errors import UsageError
 from rag.llm import cancel
-from rag.serve.admission import FULL, SLOW, STOPPING, Admission, Job, Reply, refuse_reason, retry_after
+from rag.serve.admission import (
+    FULL,
+    SLOW,
+    STOPPING,
+    Admission,
+    Job,
+    Reply,
+    refuse_reason,
+    retry_after,
+    worth_starting,
+)
 from rag.serve.metrics import Metrics, percentile
 from rag.serve.request import MAX_BODY, parse_ask
 from rag.types import Turn
@@ -26,7 +36,7 @@ WAIT = 30  # seconds before a test that waits for the server gives up (a hang, n
 
 
 @pytest.mark.parametrize(
-    "admitted, limit, p50, time_limit, stopping, reason",
+    "admitted, limit, per_answer, time_limit, stopping, reason",
     [
         (0, 1, None, 60, False, None),
         (0, 1, None, 60, True, STOPPING),
@@ -39,16 +49,24 @@ WAIT = 30  # seconds before a test that waits for the server gives up (a hang, n
         (3, 64, 20.0, 60, False, SLOW),
     ],
 )
-def test_refuse_reason(admitted, limit, p50, time_limit, stopping, reason):
-    assert refuse_reason(admitted, limit, p50, time_limit, stopping) == reason
+def test_refuse_reason(admitted, limit, per_answer, time_limit, stopping, reason):
+    assert refuse_reason(admitted, limit, per_answer, time_limit, stopping) == reason
 
 
 @pytest.mark.parametrize(
-    "admitted, p50, seconds",
+    "admitted, per_answer, seconds",
     [(0, None, 1), (64, None, 1), (0, 0.4, 1), (10, 0.4, 4), (64, 0.45, 29), (64, 5.0, 120), (3, 0.1, 1)],
 )
-def test_retry_after(admitted, p50, seconds):
-    assert retry_after(admitted, p50) == seconds
+def test_retry_after(admitted, per_answer, seconds):
+    assert retry_after(admitted, per_answer) == seconds
+
+
+@pytest.mark.parametrize(
+    "left, per_answer, start",
+    [(10, None, True), (0.1, None, True), (0, None, False), (-1, 0.5, False), (0.4, 0.5, False), (0.5, 0.5, True)],
+)
+def test_worth_starting(left, per_answer, start):
+    assert worth_starting(left, per_answer) is start
 
 
 @pytest.mark.parametrize(

@@ -24,26 +24,34 @@ from typing import Any
 FULL, SLOW, STOPPING = "full", "slow", "stopping"
 
 
-def refuse_reason(
-    admitted: int, limit: int, service_p50: float | None, time_limit: float, stopping: bool
-) -> str | None:
+def refuse_reason(admitted: int, limit: int, per_answer: float | None, time_limit: float, stopping: bool) -> str | None:
     """Why a new request cannot be admitted, or None. admitted: requests queued or being
-    answered now; service_p50: seconds the model takes per answer (None: nothing measured
-    yet). A request waits for those before it and then takes about one answer's time."""
+    answered now; per_answer: the mean seconds the model takes per answer (None: nothing
+    measured yet; the mean, not the median, because a wait is a sum of answers). A request
+    waits for those before it and then takes about one answer's time; one that would pass
+    its time limit is better turned away now than answered 504 after it."""
     if stopping:
         return STOPPING
     if admitted >= limit:
         return FULL
-    if service_p50 is not None and (admitted + 1) * service_p50 > time_limit:
+    if per_answer is not None and (admitted + 1) * per_answer > time_limit:
         return SLOW
     return None
 
 
-def retry_after(admitted: int, service_p50: float | None, cap: int = 120) -> int:
+def retry_after(admitted: int, per_answer: float | None, cap: int = 120) -> int:
     """Seconds a turned-away client should wait: until the requests ahead would be done."""
-    if service_p50 is None:
+    if per_answer is None:
         return 1
-    return max(1, min(cap, math.ceil(admitted * service_p50)))
+    return max(1, min(cap, math.ceil(admitted * per_answer)))
+
+
+def worth_starting(seconds_left: float, per_answer: float | None) -> bool:
+    """Whether the model should start on a request with seconds_left before its time limit.
+    One that would most likely be cut off is skipped (504): the model time it would waste
+    pushes the requests behind it past their limits too, and under a long queue every
+    answer would then be cut off."""
+    return seconds_left > 0 and (per_answer is None or seconds_left >= per_answer)
 
 
 @dataclass
@@ -102,13 +110,13 @@ class Admission:
         with self._cond:
             return len(self._queue) + self.running
 
-    def admit(self, job: Job, service_p50: float | None = None) -> tuple[str | None, int]:
+    def admit(self, job: Job, per_answer: float | None = None) -> tuple[str | None, int]:
         """Queue job, or say why not: (None, 0) or (reason, seconds to retry after)."""
         with self._cond:
             admitted = len(self._queue) + self.running
-            why = refuse_reason(admitted, self.limit, service_p50, self.time_limit, self._closed)
+            why = refuse_reason(admitted, self.limit, per_answer, self.time_limit, self._closed)
             if why is not None:
-                return why, retry_after(admitted, service_p50)
+                return why, retry_after(admitted, per_answer)
             job.state, job.admitted_at = "queued", self.clock()
             self._queue.append(job)
             self._cond.notify_all()

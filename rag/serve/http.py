@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rag.errors import Cancelled, RagError, UsageError
 from rag.llm.cancel import cancellable
-from rag.serve.admission import FULL, STOPPING, Admission, Job, Reply
+from rag.serve.admission import FULL, STOPPING, Admission, Job, Reply, worth_starting
 from rag.serve.metrics import Metrics
 from rag.serve.request import MAX_BODY, parse_ask
 from rag.serve.service import Service, log
@@ -180,7 +180,7 @@ class RagHTTPServer(ThreadingHTTPServer):
     def submit(self, job: Job, gone: Callable[[], bool]) -> Reply | None:
         """Queue job and wait for its reply; a 503 when it cannot be queued, a 504 when its
         time limit passes; None when its client left (nothing to send)."""
-        why, retry = self.admission.admit(job, self.metrics.service_p50())
+        why, retry = self.admission.admit(job, self.metrics.per_answer())
         if why is not None:
             kind = "stopping" if why == STOPPING else "overloaded"
             self.metrics.error(kind)
@@ -225,6 +225,9 @@ class RagHTTPServer(ThreadingHTTPServer):
                 self.service.switch_if_ready()  # idle: a rebuilt index need not wait for a question
 
     def _answer(self, job: Job) -> Reply:
+        if not worth_starting(job.deadline - time.monotonic(), self.metrics.per_answer()):
+            self.metrics.error("timeout")
+            return Reply(504, {"error": "no answer within the time limit (it passed in the queue)", "kind": "timeout"})
         self.service.switch_if_ready()  # between answers: never half of each index
         version = str(self.service.index_version)
         t0 = time.monotonic()

@@ -75,10 +75,11 @@ class Metrics:
             self._latency.append(latency)
             self._service.append(service)
 
-    def service_p50(self) -> float | None:
-        """Seconds per answer, for admission's estimate of a new request's wait."""
+    def per_answer(self) -> float | None:
+        """Mean seconds the model took per answer (the window), for admission's estimate of
+        a new request's wait."""
         with self._lock:
-            return percentile(list(self._service), 50)
+            return sum(self._service) / len(self._service) if self._service else None
 
     def snapshot(self) -> dict:
         with self._lock:
