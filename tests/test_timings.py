@@ -133,3 +133,36 @@ def test_generated_answer_counts_its_prompt_kind(seeds_index):
     written = answer.trace["model"]
     assert prompts["answer"]["completion_tokens"] >= len(answerer.model.llm.tokenize(written.encode(), add_bos=False))
     assert answer.timings["prompt_tokens"] == sum(k["prompt_tokens"] for k in prompts.values())
+
+
+@pytest.mark.llm
+def test_an_answer_does_not_depend_on_the_question_before_it(answerer):
+    """Each answer from a warm model, after other questions in two orders, equals the
+    answer of a model that never saw another prompt (`rag ask`). Prompts are decoded in
+    fixed blocks (llama.EVAL_BLOCK); reusing a cached prefix cut anywhere changed these
+    answers ("21" vs "28 Jahre", "1,5" vs "1,2 Milliarden Dollar")."""
+    from rag.llm.llama import LocalHandle
+
+    questions = [
+        "Wie viel Prozent der staatlichen KI-Investitionen sollen nach Wangs Vorschlag in Rechenleistung fließen?",
+        "Welcher Kauf war laut N-TV eine noch größere Investition von Meta als der Einstieg bei Scale AI?",
+        "Mit welchem Wert wird Scale AI durch den Einstieg von Meta bewertet?",
+        "Wie viel hat Meta 2014 für WhatsApp bezahlt?",
+        "At what age is Alexandr Wang said to have been the world's youngest self-made billionaire?",
+        "In which year did Meta buy WhatsApp?",
+    ]
+
+    def key(a) -> tuple:
+        return a.text, a.abstained, a.short, a.quote, a.trace.get("copied"), tuple(a.citations)
+
+    warm = answerer.handle
+    cold = {}
+    try:
+        for q in questions:
+            answerer.handle = LocalHandle(warm.choice, *warm._args)  # nothing cached
+            cold[q] = key(answerer.ask(q))
+    finally:
+        answerer.handle = warm
+    for order in (questions, questions[::-1]):
+        for q in order:
+            assert key(answerer.ask(q)) == cold[q], q

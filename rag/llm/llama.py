@@ -260,6 +260,21 @@ def _logprob(logits: Any, token: int, grouped: bool = False) -> float:
 STATE_SLOTS = 4
 STATE_KEY_TOKENS = 24
 STATE_MAX_BYTES = 256 * 2**20
+# Prompts are evaluated in batches that end at multiples of this many tokens, and a cached
+# prefix is reused only in whole such blocks. llama.cpp's numbers for a token depend a little
+# on the batch it was decoded in; reusing a prefix cut wherever the previous prompt happened
+# to diverge made an answer depend on the question asked before it (a 270M model copied "90"
+# instead of "zehn" after a similar question: scripts/bench_serve.py counted it as a wrong
+# answer under load). With fixed blocks every prompt is decoded in the same batches, cold or
+# warm, whatever came before. 32: the reuse lost is half a block per prompt on average.
+EVAL_BLOCK = 32
+
+
+def aligned_prefix(common: int, n_prompt: int, canonical: int, block: int = EVAL_BLOCK) -> int:
+    """How many leading tokens of a prompt of n_prompt tokens to take from a cache that shares
+    `common` of them and holds `canonical` tokens decoded in whole blocks: whole blocks only,
+    and at least the last prompt token is decoded again (its logits start the answer). Pure."""
+    return max(0, min(common, n_prompt - 1, canonical)) // block * block
 
 
 # --- llama-cpp-python internals: the one place that reaches into them ---------------------------
@@ -275,7 +290,9 @@ STATE_MAX_BYTES = 256 * 2**20
 # (the tokens the KV cache holds, which generate() compares a prompt with to skip its cached
 # prefix) and `_requires_eval`. Scoring needs logits at every position of a text, which
 # Llama.eval() keeps only for logits_all=True (an n_ctx x n_vocab buffer, 2 GB for Gemma),
-# so it decodes its own batch and records the tokens the same way.
+# so it decodes its own batch and records the tokens the same way. eval() is split at
+# EVAL_BLOCK boundaries, and `canonical` counts the leading cached tokens decoded as whole
+# blocks (generated tokens are decoded one by one: never canonical).
 # Checked against llama-cpp-python 0.3.x (Llama.generate, Llama.eval, Llama.load_state).
 
 
@@ -290,15 +307,20 @@ def _caching_llama(llama_cpp: Any) -> Any:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._slots: dict[tuple[int, ...], tuple[list[int], bytes]] = {}
+            # first tokens -> (the tokens the state holds, how many of them are canonical, state)
+            self._slots: dict[tuple[int, ...], tuple[list[int], int, bytes]] = {}
+            self.canonical = 0
 
         def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any):
             """create_completion and create_chat_completion both end here with the final
-            prompt tokens: restore the best saved state, count, then decode as usual."""
+            prompt tokens: restore the best saved state, keep whole blocks of it, count,
+            then decode as usual (eval() below keeps to the blocks)."""
             tokens = list(tokens)
             self.restore_longest(tokens)
+            keep = self.cached_prefix(tokens)
+            self._forget_after(keep)  # generate() then finds exactly `keep` tokens to reuse
             self.last_prompt_tokens = len(tokens)
-            self.on_prompt(len(tokens), len(tokens) - self.cached_prefix(tokens))
+            self.on_prompt(len(tokens), len(tokens) - keep)
             return self._counted(super().generate(tokens, *args, **kwargs))
 
         def _counted(self, tokens: Iterator[int]) -> Iterator[int]:
@@ -307,40 +329,59 @@ def _caching_llama(llama_cpp: Any) -> Any:
                 self.on_token()
                 yield token
 
+        def eval(self, tokens: Sequence[int]) -> None:
+            """Llama.eval, one batch per block: a batch ends where a block does."""
+            tokens = list(tokens)
+            self.canonical = min(self.canonical, self.n_tokens)
+            i = 0
+            while i < len(tokens):
+                start = self.n_tokens
+                batch = tokens[i : i + EVAL_BLOCK - start % EVAL_BLOCK]
+                super().eval(batch)
+                if start % EVAL_BLOCK == 0 and len(batch) == EVAL_BLOCK and self.canonical == start:
+                    self.canonical = start + EVAL_BLOCK
+                i += len(batch)
+
+        def reset(self) -> None:
+            super().reset()
+            self.canonical = 0
+
         def cached_prefix(self, tokens: list[int]) -> int:
-            """How many leading tokens the KV cache holds already (llama.cpp will skip them);
-            at least the last token is always evaluated, for fresh logits."""
-            return min(_common_prefix(self.input_ids[: self.n_tokens], tokens), len(tokens) - 1)
+            """How many leading tokens the KV cache holds already that may be reused."""
+            common = _common_prefix(self.input_ids[: self.n_tokens], tokens)
+            return aligned_prefix(common, len(tokens), self.canonical)
 
         def _forget_after(self, n: int) -> None:
             self.n_tokens = n
+            self.canonical = min(self.canonical, n)
             llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), 0, n, -1)
 
         def restore_longest(self, tokens: list[int]) -> None:
-            """Load the saved KV state sharing the most leading tokens with `tokens`, when it
-            beats what the live cache holds."""
+            """Load the saved KV state sharing the most reusable leading tokens with
+            `tokens`, when it beats what the live cache holds."""
             best, best_len = None, self.cached_prefix(tokens)
-            for key, (saved, _) in self._slots.items():
-                n = _common_prefix(saved, tokens)
+            for key, (saved, canonical, _) in self._slots.items():
+                n = aligned_prefix(_common_prefix(saved, tokens), len(tokens), canonical)
                 if n > best_len:
                     best, best_len = key, n
             if best is None:
                 return
-            saved, blob = self._slots[best]
+            saved, canonical, blob = self._slots[best]
             buf = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
             if llama_cpp.llama_state_seq_set_data(self.ctx, buf, len(blob), 0) != len(blob):
                 del self._slots[best]
-                self.n_tokens = 0
+                self.n_tokens = self.canonical = 0
                 llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self.ctx), True)
                 return
             self.input_ids[: len(saved)] = saved
             self.n_tokens = len(saved)
+            self.canonical = canonical
             self._requires_eval = True  # the logits are not those of the restored tokens
 
         def save_slot(self) -> None:
             """Keep the KV state of the prompt just run, one per prompt kind (its first tokens)."""
             n = self.n_tokens
-            if n < STATE_KEY_TOKENS:
+            if n < STATE_KEY_TOKENS or self.canonical < EVAL_BLOCK:
                 return
             tokens = [int(t) for t in self.input_ids[:n]]
             size = llama_cpp.llama_state_seq_get_size(self.ctx, 0)
@@ -350,7 +391,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
             got = llama_cpp.llama_state_seq_get_data(self.ctx, buf, size, 0)
             key = tuple(tokens[:STATE_KEY_TOKENS])
             self._slots.pop(key, None)
-            self._slots[key] = (tokens, bytes(buf)[:got])
+            self._slots[key] = (tokens, self.canonical, bytes(buf)[:got])
             while len(self._slots) > STATE_SLOTS:
                 self._slots.pop(next(iter(self._slots)))
 
@@ -360,7 +401,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
             self.restore_longest(head)
             common = self.cached_prefix(head)
             self.on_prompt(len(head), len(head) - common)
-            self.n_tokens = common  # eval() drops the cache after n_tokens and decodes the rest
+            self._forget_after(common)
             self.eval(head[common:])
             vocab = self.n_vocab()
 
