@@ -22,6 +22,7 @@ from rag.answer.policy import check_follow_up, judge_evidence, trusted, understo
 from rag.answer.question import Question
 from rag.answer.reader import Reader, default_reader
 from rag.answer.scoring import evidence_features
+from rag.answer.soft import WordVectors
 from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
 from rag.config import Settings
@@ -51,6 +52,7 @@ class Answerer:
         self.handle = handle
         self.tuning = tuning or default_tuning()  # fitted weights (scripts/fit.py swaps in its own)
         self._reader = reader  # None: the shipped one (reader.json), read when first needed
+        self._words: WordVectors | None = None
 
     @property
     def reader(self) -> Reader:
@@ -94,9 +96,17 @@ class Answerer:
         return read, evidence.candidates(read.question, hits, self.tuning.evidence_weights)
 
     def extract(self, q: Question, cands: list[evidence.Candidate]) -> Extracted | None:
-        """The model's copied answer from the best evidence sentence (extract.py), which the
-        reader weighs beside the tagged candidates."""
-        return copy_answer(self.model, cands[0], q.text) if cands else None
+        """The model's copied answer from the first sentence the reader reads (extract.py),
+        which the reader weighs beside the tagged candidates."""
+        top = reader.first_read(q, cands)
+        return copy_answer(self.model, top, q.text) if top else None
+
+    @property
+    def word_vectors(self) -> WordVectors:
+        """Word vectors from the index's embedder, for the reader's soft match (cached)."""
+        if self._words is None:
+            self._words = WordVectors(self.retriever.embedder.encode)
+        return self._words
 
     def ask(
         self,
@@ -148,7 +158,9 @@ class Answerer:
             cands = evidence.candidates(q, hits, self.tuning.evidence_weights)
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
             got = self.extract(q, cands)
-            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
+            chosen, best = self.reader.best(
+                reader.pairs(q, cands, read.unknown_terms, generated=got, vectors=self.word_vectors)
+            )
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,
