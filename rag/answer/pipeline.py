@@ -68,6 +68,13 @@ class Answerer:
         index and embedder stay loaded."""
         self.settings, self.handle = settings, handle
 
+    def use_retriever(self, retriever: Retriever) -> None:
+        """Answer from another index from now on (a server switching to a rebuilt one); word
+        vectors cached from another embedder are dropped."""
+        if retriever.embedder is not self.retriever.embedder:
+            self._words = None
+        self.retriever = retriever
+
     def generates(self) -> bool:
         """Whether the model writes the answer (policy.writes_answers); known without loading it."""
         return writes_answers(self.settings.generate, self.handle.capabilities)

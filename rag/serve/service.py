@@ -80,7 +80,7 @@ class AnswerService:
             if ready is None:
                 return False
             retriever, self._key = ready
-        self.answerer.retriever = retriever
+        self.answerer.use_retriever(retriever)
         self.index_version += 1
         log(
             f"switched to the rebuilt index ({retriever.index.manifest['chunks']} chunks, version {self.index_version})"
