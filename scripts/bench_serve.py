@@ -10,8 +10,9 @@ A real `rag serve` process (default model, the seeds index: `rag index seeds` bu
 indexes/default when it is missing) on a free port, with its default limits. Load: each
 client sends a fixed number of requests, one after another, over a fresh connection each,
 and the run stops by itself. Throughput is answers per second of wall time; the ratio is
-against the single client's rate in the same run. A wrong answer is one whose text or
-citations differ from the serial (single-client) answer to the same question; errors are
+against the single client's rate in the same run, after one untimed serial pass over the
+questions (it warms the caches and gives the reference answers). A wrong answer is one
+whose text or citations differ from the serial answer to the same question; errors are
 counted by kind: HTTP 503/504/other statuses, connection resets, refusals, client time-outs.
 
 Soak: N requests in a row from one client; the server's peak RSS (VmHWM) after request 200
@@ -207,8 +208,11 @@ def run_load(args, index: Path, log) -> dict:
     serial: dict[str, tuple] = {}
     rounds = []
     try:
-        # the single client first: its answers are the serial reference, its rate the baseline
-        log(f"1 client x {args.baseline_requests} requests (baseline, serial reference)")
+        # each question once, one after another, untimed: the serial reference answers, and
+        # every cache warm (the single client's rate is then not charged for first questions)
+        log(f"serial reference: each of {len(questions)} questions once")
+        load_round(server.url, 1, len(questions), questions, serial)
+        log(f"1 client x {args.baseline_requests} requests (baseline)")
         base = load_round(server.url, 1, args.baseline_requests, questions, serial)
         rounds.append(base)
         for c in counts:
