@@ -17,7 +17,7 @@ TORCH  ?= torch==2.13.0
 LLAMA_CMAKE_ARGS ?=
 export LLAMA_CMAKE_ARGS
 
-.PHONY: setup llama rebuild-llama ask test lint index clean
+.PHONY: setup llama rebuild-llama browser ask test lint index clean
 
 setup: llama $(STAMP)
 
@@ -53,8 +53,21 @@ index: setup
 ask: setup indexes/default/manifest.json
 	$(BIN)/rag ask "$(Q)"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the browser tests (tests/test_browser.py drives it with Playwright;
+# Playwright's own browser download is never used). Installed with apt-get as root or with
+# passwordless sudo; elsewhere the tests skip with how to install it (under CI they fail).
+# RAG_CHROMIUM=PATH names another Chromium.
+browser:
+	@if [ -n "$$RAG_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+	else echo "note: no chromium here and no apt-get as root to install it: the browser tests will skip"; fi
 
 # ruff (lint and format) and mypy, as configured in pyproject.toml; .ci/run runs it first
 lint: setup

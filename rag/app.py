@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,6 +87,9 @@ def evaluate(
         "strategy": strategy,
         "retrieval_only": retrieval_only,
         "git_commit": ev.git_commit(),
+        # the reader's abstention threshold: the report draws it over the answers' confidences
+        "abstain_threshold": None if answerer is None else answerer.reader.threshold,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "rag_version": __version__,
     }
     return {"summary": summary, "items": items, "config": config}
@@ -94,6 +98,12 @@ def evaluate(
 def write_json(path: Path, obj) -> None:
     """Write JSON whole or not at all: a temporary file renamed into place."""
     import json
+
+    write_text(path, json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a file whole or not at all: a temporary file renamed into place."""
     import os
     import tempfile
 
@@ -102,7 +112,7 @@ def write_json(path: Path, obj) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=1)
+            f.write(text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is not

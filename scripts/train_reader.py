@@ -9,8 +9,7 @@ Needs the `train` extra (scikit-learn); the reader itself runs on numpy alone.
 1. Pairs: every question runs through the real pipeline up to evidence selection
    (Answerer.read_evidence; the question and its best sentences are kept in --work, so that
    --reuse rebuilds the pairs without retrieving again), with the model's copied answer
-   from the first sentence the reader reads (extract.py; added to records collected without
-   one); every
+   from the best sentence (extract.py; added to records collected without one); every
    compatible candidate in those
    sentences is a pair (reader.pairs), labelled 1 when it matches a gold answer exactly
    (SQuAD-normalised).
@@ -46,11 +45,9 @@ from rag.answer import reader  # noqa: E402
 from rag.answer.evidence import Candidate  # noqa: E402
 from rag.answer.extract import Extracted, copy_answer  # noqa: E402
 from rag.answer.question import Question  # noqa: E402
-from rag.answer.soft import WordVectors  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
 from rag.eval.run import GoldItem, load_gold  # noqa: E402
-from rag.index.embedders import load_embedder, resolve_embedder  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "benchmarks" / "xquad-de-dev"
 
@@ -96,7 +93,7 @@ def collect(ds: DevSet, work: Path, log) -> list[dict]:
         if n % 100 == 0:
             log(f"  {ds.name}: {n}/{len(gold)}")
         read, cands = answerer.read_evidence(g.question)
-        q, top = read.question, cands[: reader.POOL]
+        q, top = read.question, cands[: reader.SENTENCES]
         got = answerer.extract(q, cands)
         article = Path(g.sources[0]).name if g.sources else f"{ds.name}:{g.id}"
         original = next((Path(s).name for s in ds.gold[n - 1].sources), article)
@@ -127,24 +124,18 @@ def add_extractions(records: list[dict], log) -> None:
     log(f"extracting answers for {len(todo)} questions ...")
     for n, r in enumerate(todo, 1):
         r["generated"] = None
-        first = reader.first_read(_question(r), [Candidate(**c) for c in r["sentences"]])
-        if first is not None:
-            r["generated"] = asdict(copy_answer(model, first, r["question"]["text"]))
+        if r["sentences"]:
+            r["generated"] = asdict(copy_answer(model, Candidate(**r["sentences"][0]), r["question"]["text"]))
         if n % 100 == 0:
             log(f"  {n}/{len(todo)}")
 
 
-def _question(record: dict) -> Question:
-    return Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
-
-
-def with_pairs(record: dict, vectors: WordVectors) -> dict:
+def with_pairs(record: dict) -> dict:
     """The record with its pairs: features and labels (exact match with a gold answer)."""
-    q = _question(record)
+    q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
     golds = record["answers"]
     got = Extracted(**record["generated"]) if record.get("generated") else None
-    sentences = [Candidate(**c) for c in record["sentences"]]
-    found = reader.pairs(q, sentences, record["unknown"], generated=got, vectors=vectors)
+    found = reader.pairs(q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got)
     record["kind"] = q.kind
     record["pairs"] = [
         {
@@ -267,9 +258,7 @@ def main() -> None:
     add_extractions(records, log)
     cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     log("building pairs ...")
-    # word vectors from the default embedder, which every dev index uses
-    vectors = WordVectors(load_embedder(resolve_embedder("use")).encode)
-    records = [with_pairs(r, vectors) for r in records]
+    records = [with_pairs(r) for r in records]
 
     from sklearn.model_selection import GroupKFold
 

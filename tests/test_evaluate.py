@@ -208,6 +208,14 @@ def test_eval_on_three_questions_with_the_real_models(seeds_index, tmp_path):
     for it in report["items"]:
         assert {"id", "question", "answer", "abstained", "citations", "retrieved", "timings", "scores"} <= set(it)
         assert len(it["retrieved"]) == 10
+        # what the HTML report reads: gold, the gold file's rank, each citation's passage
+        assert it["gold"]["answers"] == (["Jason Droege"] if it["id"] == "a" else it["gold"]["answers"])
+        assert it["scores"]["gold_rank"] == (None if it["id"] == "c" else 1)
+        for c in it["citations"]:
+            p = next(p for p in it["passages"] if p["citation"] == c["id"])
+            assert p["text"][c["start"] - p["start"] : c["end"] - p["start"]] == c["quote"]
+    assert [len(it["passages"]) > 0 for it in report["items"]] == [True, True, False]
+    assert 0 < report["config"]["abstain_threshold"] < 1
     assert report["config"]["k"] == 5 and report["config"]["model"].endswith(".gguf")
     assert "answer accuracy" in result.stdout
 

@@ -67,19 +67,20 @@ RANKED = ["seeds/002_x.txt", "seeds/004_y.txt", "seeds/000_z.txt"]
 
 
 @pytest.mark.parametrize(
-    "gold, hit1, hit5, rr",
+    "gold, hit1, hit5, rr, rank",
     [
-        (["002_x.txt"], 1.0, 1.0, 1.0),
-        (["004_y.txt"], 0.0, 1.0, 0.5),
-        (["000_z.txt", "004_y.txt"], 0.0, 1.0, 0.5),
-        (["001_w.txt"], 0.0, 0.0, 0.0),
-        (["x.txt"], 0.0, 0.0, 0.0),  # a suffix match must start at a path separator
+        (["002_x.txt"], 1.0, 1.0, 1.0, 1),
+        (["004_y.txt"], 0.0, 1.0, 0.5, 2),
+        (["000_z.txt", "004_y.txt"], 0.0, 1.0, 0.5, 2),
+        (["001_w.txt"], 0.0, 0.0, 0.0, None),
+        (["x.txt"], 0.0, 0.0, 0.0, None),  # a suffix match must start at a path separator
     ],
 )
-def test_hit_and_mrr(gold, hit1, hit5, rr):
+def test_hit_mrr_and_rank(gold, hit1, hit5, rr, rank):
     assert metrics.hit_at(RANKED, gold, 1) == hit1
     assert metrics.hit_at(RANKED, gold, 5) == hit5
     assert metrics.reciprocal_rank(RANKED, gold) == rr
+    assert metrics.first_rank(RANKED, gold) == rank
 
 
 def test_file_ranking_keeps_first_occurrence():

@@ -190,12 +190,16 @@ class GatedService:
         self.started: queue.Queue[str] = queue.Queue()
         self.answered: list[str] = []
 
-    def answer(self, req, on_text=None) -> dict:
+    def answer(self, req, on_text=None, on_stage=None, page=False) -> dict:
         self.started.put(req.question)
+        if on_stage:
+            on_stage("read")
         while not self.gate.wait(0.01):
             cancel.check()
+        if on_text:
+            on_text(req.question.upper())
         self.answered.append(req.question)
-        return {"question": req.question, "answer": req.question.upper()}
+        return {"question": req.question, "answer": req.question.upper(), "page": page}
 
     def health(self) -> dict:
         return {"status": "ok"}
@@ -266,8 +270,8 @@ def test_overload_gets_503_with_retry_after_and_json(make_server):
     assert status == 503 and body["kind"] == "overloaded" and "busy" in body["error"]
     assert int(headers["Retry-After"]) >= 1
     service.gate.set()
-    assert first.get(timeout=WAIT)[:2] == (200, {"question": "eins", "answer": "EINS"})
-    assert second.get(timeout=WAIT)[:2] == (200, {"question": "zwei", "answer": "ZWEI"})
+    assert first.get(timeout=WAIT)[:2] == (200, {"question": "eins", "answer": "EINS", "page": False})
+    assert second.get(timeout=WAIT)[:2] == (200, {"question": "zwei", "answer": "ZWEI", "page": False})
     assert service.answered == ["eins", "zwei"]
     m = get(server.url, "/metrics")
     assert m["errors"]["overloaded"] == 1 and m["answered"] == 2 and m["requests"]["ask"] == 3
@@ -348,7 +352,7 @@ def test_bad_requests_and_metrics_content(make_server):
     assert err.value.code == 404 and "GET /metrics" in json.loads(err.value.read())["error"]
     assert get(server.url, "/health") == {"status": "ok"} == get(server.url, "/")
     m = get(server.url, "/metrics")
-    assert m["requests"] == {"ask": 3, "other": 1, "health": 2, "metrics": 1}
+    assert m["requests"] == {"ask": 3, "other": 1, "health": 1, "root": 1, "metrics": 1}
     assert m["answered"] == 1 and m["errors"]["bad_request"] == 2 and m["errors"]["not_found"] == 1
     assert m["latency_ms"]["count"] == 1 and m["latency_ms"]["p50"] is not None
     assert m["queue_depth"] == 0 and m["running"] == 0 and m["in_flight"] == 0
@@ -368,6 +372,49 @@ def test_stop_answers_what_was_admitted_and_refuses_the_rest(make_server):
     with pytest.raises(OSError):  # refused: nothing listens any more
         socket.create_connection(server.server_address[:2], timeout=WAIT)
     service.gate.set()
-    assert running.get(timeout=WAIT)[:2] == (200, {"question": "eins", "answer": "EINS"})
-    assert queued.get(timeout=WAIT)[:2] == (200, {"question": "zwei", "answer": "ZWEI"})
+    assert running.get(timeout=WAIT)[:2] == (200, {"question": "eins", "answer": "EINS", "page": False})
+    assert queued.get(timeout=WAIT)[:2] == (200, {"question": "zwei", "answer": "ZWEI", "page": False})
     assert stopped.get(timeout=WAIT) is True
+
+
+def stream(url: str, body: dict) -> tuple[int, list[dict] | dict]:
+    req = urllib.request.Request(url + "/ask/stream", data=json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(req, timeout=WAIT) as resp:
+            return resp.status, [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_pages_stream_is_queued_like_ask(make_server):
+    """POST /ask/stream waits in the same queue: "queued" while another answer is made,
+    then the stages and words as the worker makes them, then the answer; a 503 when full."""
+    service = GatedService()
+    server = make_server(service, max_queue=2)
+    first = in_background(post, server.url, {"question": "eins"})
+    assert service.started.get(timeout=WAIT) == "eins"
+    second = in_background(stream, server.url, {"question": "zwei"})
+    wait_for(lambda: get(server.url, "/metrics")["queue_depth"] == 1, "the stream to queue")
+    status, refused = stream(server.url, {"question": "drei"})
+    assert status == 503 and refused["kind"] == "overloaded"
+    service.gate.set()
+    assert first.get(timeout=WAIT)[0] == 200
+    status, events = second.get(timeout=WAIT)
+    assert status == 200
+    assert events == [
+        {"event": "queued"},
+        {"event": "stage", "stage": "read"},
+        {"event": "token", "text": "ZWEI"},
+        {"event": "answer", "answer": {"question": "zwei", "answer": "ZWEI", "page": True}},
+    ]
+    status, body = stream(server.url, {"q": 1})
+    assert status == 400 and "question" in body["error"]
+
+
+def test_a_streams_time_limit_is_an_error_event(make_server):
+    service = GatedService()
+    server = make_server(service, time_limit=0.5)
+    status, events = stream(server.url, {"question": "langsam"})
+    assert status == 200 and events[0] == {"event": "stage", "stage": "read"}
+    assert events[-1]["event"] == "error" and "time limit" in events[-1]["error"]
+    assert service.answered == []

@@ -109,9 +109,7 @@ class _Builder:
             return
         s, e = self.toks[i].start, self.toks[j - 1].end
         text = self.sentence[s - self.offset : e - self.offset]
-        # an acronym is no stopword: "am MIT", "die USA" ("mit", "usa"... in a stopword list)
-        acronym = j == i + 1 and len(text) > 1 and text.isalpha() and text.isupper()
-        if (text.lower() in ALL_STOPWORDS and not acronym) or not any(c.isalnum() for c in text):
+        if text.lower() in ALL_STOPWORDS or not any(c.isalnum() for c in text):
             return
         old = self.found.get((s, e))
         if old is None or _PRIORITY[kind] < _PRIORITY[old.kind]:

@@ -43,7 +43,7 @@ class Candidate:
     typed: float
     rank_score: float  # the rank of its chunk, scaled to [0, 1]
     score: float
-    context: float = 0.0  # overlap of the sentence with the one before it and its heading
+    context: float = 0.0  # overlap of the sentence together with the one before it
     chunk_text: str = ""  # the chunk it was found in
     span: float = 0.0  # score of its best span of the asked kind (spans.rank_spans)
 
@@ -70,20 +70,18 @@ def term_overlap(question: Question, sentence: str, skip_numbers: bool = False) 
 
 
 @lru_cache(maxsize=8192)
-def body_spans(source: str, start: int, text: str) -> tuple[tuple[int, int, str], ...]:
-    """Document offsets of the chunk's sentences that may be quoted (units.is_evidence),
-    each with the heading above it: headings, captions, bylines, furniture and instructions
-    are no evidence, but a heading says what the sentences under it are about."""
-    return tuple((u.start + start, u.end + start, u.heading) for u in units(text, source) if is_evidence(u))
+def body_spans(source: str, start: int, text: str) -> tuple[tuple[int, int], ...]:
+    """Document offsets of the chunk's sentences that may be quoted (units.is_evidence):
+    headings, captions, bylines, furniture and instructions are no evidence."""
+    return tuple((u.start + start, u.end + start) for u in units(text, source) if is_evidence(u))
 
 
-def as_evidence(chunk_source: str, chunk_start: int, chunk_text: str, s: int, e: int) -> tuple[int, int, str] | None:
-    """The part of the sentence [s, e) made of evidence units and the heading above it, or
-    None when it has none."""
-    body = [b for b in body_spans(chunk_source, chunk_start, chunk_text) if b[0] < e and b[1] > s]
+def as_evidence(chunk_source: str, chunk_start: int, chunk_text: str, s: int, e: int) -> tuple[int, int] | None:
+    """The part of the sentence [s, e) made of evidence units, or None when it has none."""
+    body = [(bs, be) for bs, be in body_spans(chunk_source, chunk_start, chunk_text) if bs < e and be > s]
     if not body:
         return None
-    return max(s, min(b[0] for b in body)), min(e, max(b[1] for b in body)), body[0][2]
+    return max(s, min(b[0] for b in body)), min(e, max(b[1] for b in body))
 
 
 def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -> list[Candidate]:
@@ -91,8 +89,8 @@ def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -
 
     Features: similarity to the question (the retriever computed it from vectors stored in
     the index, so nothing is embedded here), the share of the question's terms in the
-    sentence and in the sentence with its predecessor and heading ("Ihn ersetzt ..." needs the
-    sentence before it to be about Wang), whether it holds a thing of the asked kind and how close
+    sentence and in the sentence with its predecessor ("Ihn ersetzt ..." needs the sentence
+    before it to be about Wang), whether it holds a thing of the asked kind and how close
     that thing is to the question's words, and the rank of its chunk. Their weights are
     fitted (tuning.py, scripts/fit.py).
     """
@@ -106,10 +104,9 @@ def candidates(question: Question, hits: list[Hit], weights: dict[str, float]) -
             kept = as_evidence(c.source, c.start, c.text, s, e)
             if kept is None:
                 continue
-            start, end, heading = kept
+            start, end = kept
             text = c.text[start - c.start : end - c.start]
-            # "Das Unternehmen ... beschäftigt 900 Mitarbeiter" under "Scale AI im Überblick"
-            context = f"{heading} {previous} {text}"
+            context = f"{previous} {text}"
             previous = text
             # a question states nothing, and one that repeats the user's question (a planted
             # "Frage: ..." line) would otherwise match it best of all

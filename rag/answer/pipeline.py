@@ -22,7 +22,6 @@ from rag.answer.policy import check_follow_up, judge_evidence, trusted, understo
 from rag.answer.question import Question
 from rag.answer.reader import Reader, default_reader
 from rag.answer.scoring import evidence_features
-from rag.answer.soft import WordVectors
 from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
 from rag.config import Settings
@@ -34,6 +33,9 @@ from rag.llm.usage import Usage, recording
 from rag.types import Answer, Turn
 
 STRATEGIES = ("checked", "baseline")
+# what Answerer.ask tells on_stage, in order: read the question, retrieve, weigh evidence
+# sentences, the model copies a span, then the model writes or the answer is composed
+STAGES = ("read", "retrieve", "evidence", "extract", "write", "compose")
 
 
 class Answerer:
@@ -52,7 +54,6 @@ class Answerer:
         self.handle = handle
         self.tuning = tuning or default_tuning()  # fitted weights (scripts/fit.py swaps in its own)
         self._reader = reader  # None: the shipped one (reader.json), read when first needed
-        self._words: WordVectors | None = None
 
     @property
     def reader(self) -> Reader:
@@ -67,13 +68,6 @@ class Answerer:
         """Answer from now on with another model (and the settings it was chosen with); the
         index and embedder stay loaded."""
         self.settings, self.handle = settings, handle
-
-    def use_retriever(self, retriever: Retriever) -> None:
-        """Answer from another index from now on (a server switching to a rebuilt one); word
-        vectors cached from another embedder are dropped."""
-        if retriever.embedder is not self.retriever.embedder:
-            self._words = None
-        self.retriever = retriever
 
     def generates(self) -> bool:
         """Whether the model writes the answer (policy.writes_answers); known without loading it."""
@@ -103,17 +97,9 @@ class Answerer:
         return read, evidence.candidates(read.question, hits, self.tuning.evidence_weights)
 
     def extract(self, q: Question, cands: list[evidence.Candidate]) -> Extracted | None:
-        """The model's copied answer from the first sentence the reader reads (extract.py),
-        which the reader weighs beside the tagged candidates."""
-        top = reader.first_read(q, cands)
-        return copy_answer(self.model, top, q.text) if top else None
-
-    @property
-    def word_vectors(self) -> WordVectors:
-        """Word vectors from the index's embedder, for the reader's soft match (cached)."""
-        if self._words is None:
-            self._words = WordVectors(self.retriever.embedder.encode)
-        return self._words
+        """The model's copied answer from the best evidence sentence (extract.py), which the
+        reader weighs beside the tagged candidates."""
+        return copy_answer(self.model, cands[0], q.text) if cands else None
 
     def ask(
         self,
@@ -124,13 +110,15 @@ class Answerer:
         depth: int | None = None,
         strategy: str = "checked",
         previous: Turn | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer from the top k chunks. depth > k retrieves (and reports) more ranks
         without using them as evidence: `rag eval` scores MRR@10 that way. strategy
         "baseline" puts the chunks into the prompt and trusts the model, for comparison.
-        previous: the conversation's last turn, which a follow-up may refer to."""
+        previous: the conversation's last turn, which a follow-up may refer to.
+        on_stage: told each stage's name (STAGES) as it starts, for a page that shows progress."""
         with recording() as usage:
-            return self._ask(question, k, retriever, on_text, depth, strategy, previous, usage)
+            return self._ask(question, k, retriever, on_text, depth, strategy, previous, on_stage, usage)
 
     def _ask(
         self,
@@ -141,8 +129,10 @@ class Answerer:
         depth: int | None,
         strategy: str,
         previous: Turn | None,
+        on_stage: Callable[[str], None] | None,
         usage: Usage,
     ) -> Answer:
+        stage = on_stage or (lambda name: None)
         asked = understood(question, previous)
         text = " ".join(asked.split())
         if not text:
@@ -151,23 +141,26 @@ class Answerer:
         k = k or self.settings.k
         was_loaded = self.handle.loaded
         t0 = time.perf_counter()
+        stage("read")
         read = self.read(text)
         q = read.question
         # embedded here, not left to search: lexical search skips it, but evidence selection
         # still weighs each sentence's similarity to the question
+        stage("retrieve")
         qvec = self.retriever.embedder.encode([text])[0]
         ranked_hits = self.retriever.search(read.query, max(k, depth or k), retriever, qvec=qvec)
         hits = ranked_hits[:k]
         gen = Generation(kind="answer")
         if strategy == "baseline":
+            stage("write")
             answer = baseline_answer(q, hits, ranked_hits, self.model, self.settings.max_tokens, gen, on_text)
         else:
+            stage("evidence")
             cands = evidence.candidates(q, hits, self.tuning.evidence_weights)
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
+            stage("extract")
             got = self.extract(q, cands)
-            chosen, best = self.reader.best(
-                reader.pairs(q, cands, read.unknown_terms, generated=got, vectors=self.word_vectors)
-            )
+            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,
@@ -182,6 +175,7 @@ class Answerer:
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
+                stage("write" if self.generates() else "compose")
                 answer = checked_answer(
                     q,
                     pool,

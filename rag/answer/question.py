@@ -101,7 +101,6 @@ class Question:
         terms: dict[str, float] = {}
         for t in analyze(subject, lang):
             terms.setdefault(t, idf(t))
-        terms = _known_verb_forms(subject, lang, terms, idf)
         word = focus_word(text)
         focus = tuple(analyze(word, lang)) if word else ()
         return cls(text, lang, kind, answer_unit(text, kind), terms, frozenset(numbers(text)), focus)
@@ -110,28 +109,3 @@ class Question:
         """Does the question itself contain this word (any analysed form of it)?"""
         forms = set(analyze(word, "de")) | set(analyze(word, "en"))
         return bool(forms & set(self.terms))
-
-
-_NOWHERE = "\x00"  # a term no corpus holds: its idf is that of an unknown term
-
-
-def _known_verb_forms(
-    subject: str, lang: str, terms: dict[str, float], idf: Callable[[str], float]
-) -> dict[str, float]:
-    """A verb form the corpus does not know is replaced by its lemma's term where the corpus
-    knows that: "sitzt" (the stemmer keeps the -t) is matched as "sitzen" -> "sitz", which
-    the corpus has in "Sitz"."""
-    from rag.lang.tagger import tag  # lazy: HanTa loads its model on first use
-
-    unknown = idf(_NOWHERE)
-    out = dict(terms)
-    for tok in tag(subject, 0, lang):
-        if not tok.pos.startswith("VV"):
-            continue
-        forms, lemmas = analyze(tok.text, lang), analyze(tok.lemma, lang)
-        if len(forms) != 1 or len(lemmas) != 1 or forms[0] == lemmas[0] or forms[0] not in out:
-            continue
-        weight = idf(lemmas[0])
-        if out[forms[0]] >= unknown and weight < unknown:
-            out = {(lemmas[0] if t == forms[0] else t): (weight if t == forms[0] else w) for t, w in out.items()}
-    return out

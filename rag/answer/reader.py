@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,22 +22,18 @@ from rag.answer.candidates import KINDS, AnswerCandidate, candidates, compatible
 from rag.answer.evidence import Candidate
 from rag.answer.extract import Extracted
 from rag.answer.question import Question
-from rag.answer.soft import WordVectors, best_match, is_content, similarity
 from rag.answer.spans import rank_spans
 from rag.lang.lexicon import ARTICLES, both
 from rag.lang.tagger import Token, tag
-from rag.lang.text import analyze, content_words, detect_language, fold
+from rag.lang.text import analyze, detect_language, fold
 
 _ARTICLES = frozenset(both(ARTICLES))
 
 READER = Path(__file__).with_name("reader.json")
 
 # evidence sentences read: 8 raised the any-pair ceiling (XQuAD-de 0.595 -> 0.608) but
-# lowered top-1 EM (0.272 -> 0.261), cross-validated by scripts/train_reader.py. They are
-# the best that hold a candidate of the asked kind, among the best POOL: "Wie viele
-# Mitarbeiter" skips sentences about "Mitarbeiter" that hold no number.
+# lowered top-1 EM (0.272 -> 0.261), cross-validated by scripts/train_reader.py
 SENTENCES = 5
-POOL = 12
 FAR = 20  # token distance counted as "nowhere near the question's words" (and the cap)
 LONG = 10  # candidate length in tokens at which longer stops mattering
 
@@ -93,12 +89,6 @@ FEATURES = (
     "gen_inside",
     "gen_covers",
     "gen_f1",
-    # soft word match (soft.py): each question word's best cosine with a word of the
-    # sentence, averaged and the least; around the candidate; inside it
-    "soft_mean",
-    "soft_min",
-    "soft_window",
-    "soft_inside",
 )
 
 WINDOW = 4  # tokens either side of a candidate whose question words count for "window"
@@ -201,7 +191,7 @@ def sentence_features(sentence: Candidate, rank: int, top_score: float) -> dict[
         "rank": sentence.rank_score,
         "evidence": sentence.score - top_score,  # relative: scores are on no fixed scale
         "top": float(rank == 0),
-        "sentence_rank": rank / POOL,
+        "sentence_rank": rank / SENTENCES,
         "typed": sentence.typed,
         "span": sentence.span,
     }
@@ -241,93 +231,40 @@ def with_generated(found: list[AnswerCandidate], got: Extracted | None, toks: Se
     return [*found, AnswerCandidate(got.text, got.start, got.end, "span", head)]
 
 
-def _readable(s: Candidate) -> tuple[tuple[Token, ...], list[AnswerCandidate]]:
-    """The sentence's tagged tokens and candidates (both cached by the tagger)."""
-    lang = detect_language(s.chunk_text or s.text)  # a short sentence alone is often misread
-    return tag(s.text, s.start, lang), candidates(s.text, s.start, lang)
-
-
-def reading(question: Question, sentences: Sequence[Candidate], n: int = SENTENCES) -> list[tuple[int, Candidate]]:
-    """The sentences the reader reads, with their ranks: the best n of the best POOL that
-    hold a candidate of a kind that can answer the question."""
-    out = []
-    for rank, s in enumerate(sentences[:POOL]):
-        if any(compatible(question.kind, c) for c in _readable(s)[1]):
-            out.append((rank, s))
-            if len(out) == n:
-                break
-    return out
-
-
-def first_read(question: Question, sentences: Sequence[Candidate]) -> Candidate | None:
-    """The sentence the model copies its answer from: the first the reader reads."""
-    read = reading(question, sentences, 1)
-    return read[0][1] if read else (sentences[0] if sentences else None)
-
-
-def soft_features(
-    question_words: Sequence[str], toks: Sequence[Token], vectors: WordVectors | None
-) -> tuple[dict[str, float], Callable[[AnswerCandidate], dict[str, float]]]:
-    """Sentence-level soft match features, and a function giving a candidate's."""
-    columns = [i for i, t in enumerate(toks) if is_content(t.text)]
-    if vectors is None or not question_words or not columns:
-        return {}, lambda c: {}
-    sim = similarity(question_words, [toks[i].text for i in columns], vectors)
-    best = best_match(sim)
-
-    def of(c: AnswerCandidate) -> dict[str, float]:
-        inside = [k for k, i in enumerate(columns) if toks[i].start >= c.start and toks[i].end <= c.end]
-        at = [i for i in columns if toks[i].start >= c.start and toks[i].end <= c.end] or [
-            min(range(len(toks)), key=lambda i: abs(toks[i].start - c.start))
-        ]
-        lo, hi = min(at), max(at)
-        near = [k for k, i in enumerate(columns) if lo - WINDOW <= i <= hi + WINDOW and k not in inside]
-        return {
-            "soft_window": sum(best_match(sim, near)) / len(best),
-            "soft_inside": max(best_match(sim, inside)) if inside else 0.0,
-        }
-
-    return {"soft_mean": sum(best) / len(best), "soft_min": min(best)}, of
-
-
 def pairs(
     question: Question,
     sentences: Sequence[Candidate],
     unknown_terms: int = 0,
     n: int = SENTENCES,
     generated: Extracted | None = None,
-    vectors: WordVectors | None = None,
 ) -> list[Pair]:
-    """Every (sentence, candidate) pair of the sentences the reader reads (reading()) whose
-    candidate can answer the question (a candidate of the wrong kind never becomes the answer).
+    """Every (sentence, candidate) pair of the best n evidence sentences whose candidate can
+    answer the question (a candidate of the wrong kind never becomes the answer).
     unknown_terms: question terms the corpus does not know at all (a sign it lacks the fact).
-    generated: the model's copied answer from the first of them (first_read), if any.
-    vectors: word vectors for the soft match features (None: without them)."""
+    generated: the model's copied answer from the best sentence (sentences[0]), if any."""
     out: list[Pair] = []
-    read = reading(question, sentences, n)
-    if not read:
+    if not sentences:
         return out
     top_score = sentences[0].score
     asked_kind = {f"asked_{k}": float(question.kind == k) for k in QUESTION_KINDS}
     asked_kind["unknown"] = min(unknown_terms, 2) / 2
-    # the question's own words, not a translation's: the embedder matches across languages
-    question_words = content_words(question.text)
-    for order, (rank, s) in enumerate(read):
-        toks, found = _readable(s)
+    for rank, s in enumerate(sentences[:n]):
+        lang = detect_language(s.chunk_text or s.text)  # a short sentence alone is often misread
+        toks = tag(s.text, s.start, lang)
         asked = _question_tokens(toks, question)
-        soft, soft_of = soft_features(question_words, toks, vectors)
-        base = {**sentence_features(s, rank, top_score), **asked_kind, **soft}
+        base = {**sentence_features(s, rank, top_score), **asked_kind}
         spans = rank_spans(question.kind, set(question.terms), [(0, s.text, 0.0)], question.unit)
         span = (s.start + spans[0].span.start, s.start + spans[0].span.end) if spans else None
-        if order == 0:
+        found = candidates(s.text, s.start, lang)
+        if rank == 0:
             found = with_generated(found, generated, toks)
         for c in found:
             if not compatible(question.kind, c):
                 continue
-            feats = {**base, **candidate_features(question, c, toks, asked, len(s.text), span), **soft_of(c)}
+            feats = {**base, **candidate_features(question, c, toks, asked, len(s.text), span)}
             feats["nested"] = float(any(o.start <= c.start and o.end >= c.end and o != c for o in found))
             feats["outer"] = float(any(c.start <= o.start and c.end >= o.end and o != c for o in found))
-            feats.update(generated_features(c, s, generated, read[0][1]))
+            feats.update(generated_features(c, s, generated, sentences[0]))
             out.append(Pair(s, c, feats))
     return out
 

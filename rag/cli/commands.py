@@ -52,6 +52,11 @@ k_option = click.option("-k", "k", type=click.IntRange(min=1), help="Chunks to r
 plain_option = click.option(
     "--plain", is_flag=True, help="No colours or live updates (automatic when output is not a terminal)."
 )
+html_option = click.option(
+    "--html",
+    type=click.Path(path_type=Path),
+    help="Also write a self-contained HTML report: plots and a table of every question.",
+)
 retriever_option = click.option(
     "--retriever",
     type=click.Choice(["hybrid", "dense", "lexical"]),
@@ -277,22 +282,73 @@ def _describe(answerer, answer) -> None:
 @click.option("--sample", type=click.IntRange(min=1), help="Evaluate N questions spread evenly over the file.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the whole report (summary + items) as JSON.")
 @click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: print each figure beside it.")
+@html_option
 @fail_cleanly
 def eval_cmd(
-    gold, index_dir, model, k, n_gpu_layers, retriever, llm_url, retrieval_only, strategy, limit, sample, out, compare
+    gold,
+    index_dir,
+    model,
+    k,
+    n_gpu_layers,
+    retriever,
+    llm_url,
+    retrieval_only,
+    strategy,
+    limit,
+    sample,
+    out,
+    compare,
+    html,
 ):
     """Score rag against a gold question set (JSON Lines)."""
     from rag import app
     from rag.eval import run as evaluate
 
     items = evaluate.sample(evaluate.load_gold(gold), sample)[:limit]
-    old = evaluate.load_report(compare)["summary"] if compare else None
+    old_report = evaluate.load_report(compare) if compare else None
+    check_writable(html)
     settings = command_settings(index=index_dir, k=k, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     report = app.evaluate(items, settings, retrieval_only, retriever, strategy, progress=_eval_progress(len(items)))
-    click.echo(evaluate.table(report["summary"], old))
+    report["config"]["gold"] = str(gold)
+    click.echo(evaluate.table(report["summary"], old_report and old_report["summary"]))
     if out:
         app.write_json(out, report)
         click.echo(f"Report written to {out}", err=True)
+    if html:
+        write_html(html, report, old_report)
+
+
+def check_writable(path: Path | None) -> None:
+    """Fail before a long run, not after it, when the report cannot be written there."""
+    from rag.errors import UsageError
+
+    if path is not None and (path.is_dir() or not path.resolve().parent.is_dir()):
+        raise UsageError(f"cannot write {path}: give a file name in an existing folder")
+
+
+def write_html(path: Path, report: dict, before: dict | None) -> None:
+    from rag import app
+    from rag.report.html import render
+
+    app.write_text(path, render(report, before))
+    click.echo(f"HTML report written to {path}", err=True)
+
+
+@main.command("report")
+@click.argument("report_file", metavar="REPORT", type=click.Path(path_type=Path))
+@click.option("--compare", type=click.Path(path_type=Path), help="An earlier report: show what changed since then.")
+@html_option
+@fail_cleanly
+def report_cmd(report_file, compare, html):
+    """Show a saved `rag eval --out` report: its figures, or as an HTML page (--html)."""
+    from rag.eval import run as evaluate
+
+    report = evaluate.load_report(report_file)
+    before = evaluate.load_report(compare) if compare else None
+    check_writable(html)
+    click.echo(evaluate.table(report["summary"], before and before["summary"]))
+    if html:
+        write_html(html, report, before)
 
 
 def _eval_progress(total: int) -> Callable[[int, int, float | None], None] | None:
@@ -375,7 +431,7 @@ def _print_checks(checks) -> None:
 )
 @fail_cleanly
 def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port, max_queue, time_limit):
-    """Keep the models warm and answer POST /ask with the `rag ask --json` object.
+    """Keep the models warm: a page to ask in at /, and POST /ask answered with the `rag ask --json` object.
 
     GET /health and GET /metrics (requests, errors, queue, latency) report on it; a rebuilt
     index is switched to between answers; SIGTERM or Ctrl-C answers what was admitted, then
@@ -394,7 +450,7 @@ def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port, max_queue, ti
     except OSError as exc:
         raise RagError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
     click.echo(
-        f'rag serve: {server.url}/ask (POST {{"question": ...}}), /health, /metrics; '
+        f'rag serve: open {server.url}/ in a browser, or POST {{"question": ...}} to /ask; /health, /metrics; '
         f"up to {max_queue} requests queued, {time_limit:g} s each; Ctrl-C stops",
         err=True,
     )

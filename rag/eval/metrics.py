@@ -117,6 +117,11 @@ def hit_at(ranked_files: list[str], gold_sources: list[str], k: int) -> float:
     return 1.0 if any(source_matches(f, gold_sources) for f in ranked_files[:k]) else 0.0
 
 
+def first_rank(ranked_files: list[str], gold_sources: list[str]) -> int | None:
+    """The 1-based rank of the first gold file, None when none was retrieved."""
+    return next((i for i, f in enumerate(ranked_files, 1) if source_matches(f, gold_sources)), None)
+
+
 def reciprocal_rank(ranked_files: list[str], gold_sources: list[str], k: int = 10) -> float:
     for i, f in enumerate(ranked_files[:k]):
         if source_matches(f, gold_sources):

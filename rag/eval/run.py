@@ -122,9 +122,16 @@ def sample(items: list[GoldItem], n: int | None) -> list[GoldItem]:
 def retrieval_scores(item: GoldItem, retrieved: list[dict], chunk_text: Callable[[str, int, int], str]) -> dict:
     files = metrics.file_ranking([r["source"] for r in retrieved])
     spans = [(r["source"], r["start"], r["end"]) for r in retrieved]
-    out: dict[str, float | None] = {"hit@1": None, "hit@5": None, "mrr@10": None, "passage_hit@5": None}
+    out: dict[str, float | None] = {
+        "gold_rank": None,
+        "hit@1": None,
+        "hit@5": None,
+        "mrr@10": None,
+        "passage_hit@5": None,
+    }
     if not item.answerable:
         return out
+    out["gold_rank"] = metrics.first_rank(files, list(item.sources))
     out["hit@1"] = metrics.hit_at(files, list(item.sources), 1)
     out["hit@5"] = metrics.hit_at(files, list(item.sources), 5)
     out["mrr@10"] = metrics.reciprocal_rank(files, list(item.sources), 10)
@@ -141,6 +148,11 @@ def retrieval_scores(item: GoldItem, retrieved: list[dict], chunk_text: Callable
             else 0.0
         )
     return out
+
+
+def gold_json(item: GoldItem) -> dict:
+    """What the gold set says of a question, kept in the report beside the answer."""
+    return {"answers": list(item.answers), "sources": list(item.sources), "lang": item.lang, "type": item.type}
 
 
 def answer_scores(item: GoldItem, out: dict) -> dict:
@@ -269,7 +281,7 @@ def run(
     progress: Callable[[int, int, float | None], None] | None = None,
 ) -> tuple[list[dict], dict]:
     """Answer (or only retrieve, when answerer is None) every gold question; models stay loaded."""
-    from rag.cli.render import answer_json  # the object `rag ask --json` prints
+    from rag.cli.render import answer_json, cited_passages  # the object `rag ask --json` prints
 
     chunk_texts = {(c.source, c.start, c.end): c.text for c in retriever.index.chunks}
 
@@ -283,14 +295,15 @@ def run(
             out = retrieve_only(retriever, g.question, depth, mode)
         else:
             answer = answerer.ask(g.question, k=k, retriever=mode, depth=depth, strategy=strategy)
-            out = {**answer_json(answer), "trace": answer.trace}
+            # each citation's passage, so a report can show the cited span in its context
+            out = {**answer_json(answer), "trace": answer.trace, "passages": cited_passages(answer)}
         scores = retrieval_scores(g, out["retrieved"], chunk_text)
         if answerer is not None:
             scores.update(answer_scores(g, out))
             if g.answerable:
                 answered += 1
                 correct += scores["correct"]
-        items.append({"id": g.id, **out, "scores": scores})
+        items.append({"id": g.id, **out, "gold": gold_json(g), "scores": scores})
         if progress:
             progress(i, len(gold), correct / answered if answered else None)
     return items, summarize(items, gold, answerer is None)

@@ -13,6 +13,7 @@ The decisions are pure functions (table-tested); Admission applies them under on
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections import deque
@@ -68,7 +69,9 @@ class Job:
 
     request: Any
     deadline: float  # time.monotonic() after which nobody waits for the reply
-    on_text: Callable[[str], None] | None = None  # the answer's text as it is written (streaming)
+    # a page's streamed answer: the worker puts (event, fields) here as the answer is made
+    # (stages, the model's words), and the waiting handler writes them out
+    events: queue.Queue | None = None
     state: str = "new"  # new, queued, running, done, dropped
     reply: Reply | None = None
     admitted_at: float = 0.0

@@ -13,6 +13,7 @@ Routes are one table (ROUTES): a new endpoint is a function of the handler.
 from __future__ import annotations
 
 import json
+import queue
 import select
 import signal
 import socket
@@ -99,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         if route is None:
             if method == "POST":
                 self.read_body_quietly()
-            known = ", ".join(f"{m} {p}" for m, p in ROUTES if p != "/")
+            known = ", ".join(f"{m} {p}" for m, p in ROUTES if p not in ("/", "/index.html", "/ask/stream"))
             self.error(404, "not_found", f"not found; use {known}")
             return
         route(self)
@@ -121,6 +122,16 @@ def health(h: Handler) -> None:
     h.send_json(200, h.server.service.health())
 
 
+def root(h: Handler) -> None:
+    """GET /: the page for a browser (rag/web), the health object for a script."""
+    from rag.web import page
+
+    if page.wants_page(h.path, h.headers.get("Accept", "")):
+        page.send_page(h)
+    else:
+        health(h)
+
+
 def metrics(h: Handler) -> None:
     h.send_json(200, h.server.snapshot())
 
@@ -135,16 +146,65 @@ def ask(h: Handler) -> None:
         h.error(400, "bad_request", str(exc))
         return
     job = Job(req, time.monotonic() + server.admission.time_limit)
-    reply = server.submit(job, lambda: client_gone(h.connection))
+    refused = server.admit(job)
+    if refused is not None:
+        h.send_json(refused.status, refused.body, refused.headers)
+        return
+    reply = server.wait(job, lambda: client_gone(h.connection))
     if reply is not None:
         h.send_json(reply.status, reply.body, reply.headers)
 
 
+def ask_stream(h: Handler) -> None:
+    """POST /ask/stream: the page's question, queued like POST /ask, answered as JSON lines
+    (rag/web/stream.py) as the answer is made. Errors before the stream starts are JSON
+    replies with their status; after, an "error" event."""
+    from rag.answer.policy import understood
+    from rag.web.stream import Events
+
+    server = h.server
+    try:
+        req = parse_ask(h.read_body())
+    except UsageError as exc:
+        h.error(400, "bad_request", str(exc))
+        return
+    job = Job(req, time.monotonic() + server.admission.time_limit, events=queue.Queue())
+    refused = server.admit(job)
+    if refused is not None:
+        h.send_json(refused.status, refused.body, refused.headers)
+        return
+    events = Events(h.wfile)
+    try:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/x-ndjson; charset=utf-8")
+        h.send_header("Cache-Control", "no-store")
+        h.send_header("X-Content-Type-Options", "nosniff")
+        h.send_header("Connection", "close")  # no length: the stream ends when the connection closes
+        h.end_headers()
+    except OSError:
+        events.gone = True
+    h.close_connection = True
+    asked = understood(req.question, req.previous)
+    if asked != req.question:
+        events.send("understood", question=asked)
+    if server.admission.admitted > 1:
+        events.send("queued")
+    reply = server.wait(job, lambda: events.gone or client_gone(h.connection), events.send)
+    if reply is None:
+        return
+    if reply.status == 200:
+        events.send("answer", answer=reply.body)
+    else:
+        events.send("error", error=reply.body.get("error", f"the server answered {reply.status}"))
+
+
 ROUTES: dict[tuple[str, str], Callable[[Handler], None]] = {
-    ("GET", "/"): health,
+    ("GET", "/"): root,
+    ("GET", "/index.html"): root,
     ("GET", "/health"): health,
     ("GET", "/metrics"): metrics,
     ("POST", "/ask"): ask,
+    ("POST", "/ask/stream"): ask_stream,
 }
 
 
@@ -177,25 +237,40 @@ class RagHTTPServer(ThreadingHTTPServer):
 
     # --- a handler's thread --------------------------------------------------------------
 
-    def submit(self, job: Job, gone: Callable[[], bool]) -> Reply | None:
-        """Queue job and wait for its reply; a 503 when it cannot be queued, a 504 when its
-        time limit passes; None when its client left (nothing to send)."""
+    def admit(self, job: Job) -> Reply | None:
+        """Queue job; the 503 to send when it cannot be queued, else None."""
         why, retry = self.admission.admit(job, self.metrics.per_answer())
-        if why is not None:
-            kind = "stopping" if why == STOPPING else "overloaded"
-            self.metrics.error(kind)
-            message = {
-                STOPPING: "the server is stopping; try again shortly",
-                FULL: f"the server is busy ({self.admission.limit} requests queued); retry after {retry} s",
-            }.get(
-                why,
-                f"the server is busy (answers would take over {self.admission.time_limit:g} s); retry after {retry} s",
-            )
-            return Reply(503, {"error": message, "kind": kind}, {"Retry-After": str(retry)})
-        with self._open_lock:
-            self._open += 1
+        if why is None:
+            with self._open_lock:
+                self._open += 1
+            return None
+        kind = "stopping" if why == STOPPING else "overloaded"
+        self.metrics.error(kind)
+        if why == STOPPING:
+            message = "the server is stopping; try again shortly"
+        elif why == FULL:
+            message = f"the server is busy ({self.admission.limit} requests queued); retry after {retry} s"
+        else:
+            limit = self.admission.time_limit
+            message = f"the server is busy (answers would take over {limit:g} s); retry after {retry} s"
+        return Reply(503, {"error": message, "kind": kind}, {"Retry-After": str(retry)})
+
+    def wait(self, job: Job, gone: Callable[[], bool], on_event: Callable[..., None] | None = None) -> Reply | None:
+        """Wait for an admitted job's reply, passing its events on as they come; a 504 when
+        its time limit passes; None when its client left (nothing to send)."""
         try:
-            while not job.done.wait(max(0.0, min(POLL, job.deadline - time.monotonic()))):
+            while True:
+                if job.events is not None and on_event is not None:
+                    try:
+                        event, fields = job.events.get(timeout=max(0.0, min(POLL, job.deadline - time.monotonic())))
+                        on_event(event, **fields)
+                        continue
+                    except queue.Empty:
+                        pass
+                    if job.done.is_set() and job.events.empty():
+                        break
+                elif job.done.wait(max(0.0, min(POLL, job.deadline - time.monotonic()))):
+                    break
                 if time.monotonic() >= job.deadline:
                     self.admission.give_up(job)
                     self.metrics.error("timeout")
@@ -231,9 +306,18 @@ class RagHTTPServer(ThreadingHTTPServer):
         self.service.switch_if_ready()  # between answers: never half of each index
         version = str(self.service.index_version)
         t0 = time.monotonic()
+        events = job.events
         try:
             with cancellable(job.cancel):
-                body = self.service.answer(job.request, job.on_text)
+                if events is None:
+                    body = self.service.answer(job.request)
+                else:
+                    body = self.service.answer(
+                        job.request,
+                        on_text=lambda piece: events.put(("token", {"text": piece})),
+                        on_stage=lambda stage: events.put(("stage", {"stage": stage})),
+                        page=True,
+                    )
         except Cancelled:
             self.metrics.error("cancelled")
             return Reply(504, {"error": "the request was given up", "kind": "cancelled"})

@@ -31,7 +31,15 @@ class Service(Protocol):
 
     index_version: int
 
-    def answer(self, req: AskRequest, on_text: Callable[[str], None] | None = None) -> dict: ...
+    def answer(
+        self,
+        req: AskRequest,
+        on_text: Callable[[str], None] | None = None,
+        on_stage: Callable[[str], None] | None = None,
+        page: bool = False,
+    ) -> dict:
+        """The `rag ask --json` object (page: as the page shows it, rag.web.stream.reply_of)."""
+        ...
 
     def health(self) -> dict: ...
 
@@ -65,13 +73,20 @@ class AnswerService:
 
     # --- the model worker's thread ---------------------------------------------------------
 
-    def answer(self, req: AskRequest, on_text: Callable[[str], None] | None = None) -> dict:
+    def answer(
+        self,
+        req: AskRequest,
+        on_text: Callable[[str], None] | None = None,
+        on_stage: Callable[[str], None] | None = None,
+        page: bool = False,
+    ) -> dict:
         from rag.cli.render import answer_json
+        from rag.web.stream import reply_of
 
         answer = self.answerer.ask(
-            req.question, k=req.k, retriever=req.retriever, previous=req.previous, on_text=on_text
+            req.question, k=req.k, retriever=req.retriever, previous=req.previous, on_text=on_text, on_stage=on_stage
         )
-        return answer_json(answer)
+        return reply_of(answer) if page else answer_json(answer)
 
     def switch_if_ready(self) -> bool:
         """Answer from the rebuilt index from now on, if one is loaded (between answers)."""
@@ -80,7 +95,7 @@ class AnswerService:
             if ready is None:
                 return False
             retriever, self._key = ready
-        self.answerer.use_retriever(retriever)
+        self.answerer.retriever = retriever
         self.index_version += 1
         log(
             f"switched to the rebuilt index ({retriever.index.manifest['chunks']} chunks, version {self.index_version})"
