@@ -401,9 +401,15 @@ def test_sigterm_finishes_admitted_requests_and_exits_0(seeds_index):
                 results.append((q, status, reply))
 
         clients = [threading.Thread(target=one, args=(q,)) for q in questions]
+        admitted_before = get_json(url + "/metrics")["admitted"]
         for t in clients:
             t.start()
-        wait_until(lambda: get_json(url + "/metrics")["queue_depth"] >= 4, "requests to queue")
+
+        def all_admitted_and_queued() -> bool:
+            m = get_json(url + "/metrics")
+            return m["admitted"] == admitted_before + len(questions) and m["queue_depth"] >= 3
+
+        wait_until(all_admitted_and_queued, "every request admitted, some queued")
         proc.send_signal(signal.SIGTERM)
         for t in clients:
             t.join(timeout=300)

@@ -225,6 +225,7 @@ class RagHTTPServer(ThreadingHTTPServer):
         self.metrics = Metrics()
         self.stopping = threading.Event()
         self._open = 0  # /ask requests admitted and not yet replied to
+        self._active = 0  # connections a handler thread is on (reading, waiting or replying)
         self._open_lock = threading.Condition()
         super().__init__((host, port), Handler)
         self.worker = threading.Thread(target=self._work, name="rag-model-worker", daemon=True)
@@ -243,6 +244,7 @@ class RagHTTPServer(ThreadingHTTPServer):
         if why is None:
             with self._open_lock:
                 self._open += 1
+            self.metrics.admit()
             return None
         kind = "stopping" if why == STOPPING else "overloaded"
         self.metrics.error(kind)
@@ -346,6 +348,7 @@ class RagHTTPServer(ThreadingHTTPServer):
             "queue_depth": a.queued,
             "running": a.running,
             "in_flight": self._open,
+            "connections": self._active,
             "index_version": self.service.index_version,
             "limits": {"max_queue": a.limit, "time_limit_s": a.time_limit, "backlog": self.request_queue_size},
             "stopping": self.stopping.is_set(),
@@ -361,12 +364,34 @@ class RagHTTPServer(ThreadingHTTPServer):
         self._refuse_backlog()
         self.socket.close()
         done = self.admission.wait_idle(grace if grace is not None else self.admission.time_limit + 5)
-        with self._open_lock:
-            end = time.monotonic() + 5
-            while self._open and time.monotonic() < end:
-                self._open_lock.wait(end - time.monotonic())  # handlers writing their replies
+        with self._open_lock:  # handlers writing their replies, or their 503 "stopping"
+            end = time.monotonic() + READ_TIMEOUT
+            while self._active and time.monotonic() < end:
+                self._open_lock.wait(end - time.monotonic())
         self.worker.join(timeout=5)
         return done
+
+    def process_request(self, request, client_address) -> None:
+        """Count each connection from its accept (before its thread starts) to its end: a
+        stop waits for every one to be answered."""
+        with self._open_lock:
+            self._active += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._done_with_connection()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done_with_connection()
+
+    def _done_with_connection(self) -> None:
+        with self._open_lock:
+            self._active -= 1
+            self._open_lock.notify_all()
 
     def _refuse_backlog(self) -> None:
         self.socket.setblocking(False)

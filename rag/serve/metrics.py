@@ -57,6 +57,7 @@ class Metrics:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # by route name
         self.errors: Counter[str] = Counter()
+        self.admitted = 0
         self.answered = 0
         self._latency: deque[float] = deque(maxlen=WINDOW)  # admitted -> replied, what a client waits
         self._service: deque[float] = deque(maxlen=WINDOW)  # the model's time on one answer
@@ -68,6 +69,10 @@ class Metrics:
     def error(self, kind: str) -> None:
         with self._lock:
             self.errors[kind] += 1
+
+    def admit(self) -> None:
+        with self._lock:
+            self.admitted += 1
 
     def answer(self, latency: float, service: float) -> None:
         with self._lock:
@@ -86,6 +91,7 @@ class Metrics:
             return {
                 "uptime_s": round(self.clock() - self.started, 1),
                 "requests": dict(self.requests),
+                "admitted": self.admitted,
                 "answered": self.answered,
                 "errors": {kind: self.errors.get(kind, 0) for kind in ERROR_KINDS},
                 "latency_ms": summary_ms(list(self._latency)),
