@@ -10,7 +10,7 @@ from rag.answer.pipeline import Answerer
 from rag.config import Settings
 from rag.index import store
 from rag.index.build import IndexReport, build_index
-from rag.index.embedders import load_embedder, resolve_embedder
+from rag.index.embedders import Embedder, load_embedder, resolve_embedder
 from rag.index.retrieve import Retriever
 from rag.llm.base import ModelHandle
 
@@ -25,13 +25,18 @@ def index(
     return build_index(paths, settings, progress, full, reading)
 
 
-def open_retriever(settings: Settings) -> Retriever:
-    """Load the index and the embedder that built it (or fail if --embedder disagrees)."""
+def open_retriever(settings: Settings, loaded: Embedder | None = None) -> Retriever:
+    """Load the index and the embedder that built it (or fail if --embedder disagrees).
+    loaded: an embedder already in memory, used when it is the one the index needs (a
+    server switching to a rebuilt index)."""
     manifest = store.read_manifest(settings.index_dir)
     if settings.embedder:
         store.check_embedder(settings.index_dir, manifest, resolve_embedder(settings.embedder))
     index_ = store.load(settings.index_dir)
-    embedder = load_embedder(index_.embedder)
+    if loaded is not None and loaded.spec.same_model(index_.embedder):
+        embedder = loaded
+    else:
+        embedder = load_embedder(index_.embedder)
     store.check_dimension(settings.index_dir, manifest, embedder.dim)
     return Retriever(index_, embedder)
 

@@ -35,3 +35,8 @@ class CorpusError(RagError):
 
 class IndexBusy(RagError):
     """Another process is writing the index."""
+
+
+class Cancelled(RagError):
+    """The one who asked gave up (a server's client left, or its time limit passed): the
+    model stopped at its next token."""

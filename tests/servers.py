@@ -9,14 +9,15 @@ from contextlib import contextmanager
 
 @contextmanager
 def running_server(answerer) -> Iterator[str]:
-    from rag.cli.server import make_server
+    from rag.serve.http import RagHTTPServer
+    from rag.serve.service import AnswerService
 
-    server = make_server(answerer, "127.0.0.1", 0)
+    server = RagHTTPServer(AnswerService(answerer), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
-        server.shutdown()
+        server.stop(grace=120)
         server.server_close()
         thread.join(timeout=10)

@@ -108,6 +108,25 @@ def test_common_prefix(a, b, n):
     assert _common_prefix(a, b) == n
 
 
+@pytest.mark.parametrize(
+    "common, n_prompt, canonical, block, kept",
+    [
+        (0, 100, 0, 32, 0),
+        (96, 96, 96, 32, 64),  # the whole prompt cached: its last token is decoded again, in its block
+        (100, 100, 96, 32, 96),
+        (100, 101, 96, 32, 96),
+        (70, 200, 160, 32, 64),  # the divergence point is rounded down to a block
+        (200, 300, 64, 32, 64),  # tokens past the canonical blocks (generated ones) are not reused
+        (31, 100, 96, 32, 0),
+        (40, 100, 96, 16, 32),
+    ],
+)
+def test_aligned_prefix(common, n_prompt, canonical, block, kept):
+    from rag.llm.llama import aligned_prefix
+
+    assert aligned_prefix(common, n_prompt, canonical, block) == kept
+
+
 # --- the real llama.cpp ---------------------------------------------------------------------------
 
 
@@ -130,11 +149,19 @@ def test_local_model_satisfies_the_protocol(smollm_handle):
     assert 130e6 < model.capabilities.n_params < 140e6
 
 
+# each longer than two blocks of llama.EVAL_BLOCK tokens: a cached prefix is reused in whole blocks
 PREFIX_A = (
     "Frage: Wie viel investiert Meta in Scale AI? Antwort: 14,3 Milliarden Dollar.\n"
+    "Frage: Wer gründete Scale AI? Antwort: Alexandr Wang und Lucy Guo.\n"
+    "Frage: Wo hat Scale AI seinen Sitz? Antwort: In San Francisco.\n"
+    "Frage: Wie viele Mitarbeiter hat Scale AI? Antwort: Rund 900.\n"
     "Frage: Wer leitet Scale AI? Antwort: Jason Droege.\nFrage: "
 )
-PREFIX_B = "Questions people ask about companies, their leaders and what they do. Question:"
+PREFIX_B = (
+    "Questions people ask about companies, their leaders and what they do: who founded a company, "
+    "where it is based, how many people it employs, how much money investors put into it, who "
+    "leads it now and who led it before, and what it sells to whom. Question:"
+)
 
 
 @pytest.mark.llm

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,10 +14,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ask_json
+from conftest import SEEDS, ask_json
 
 from rag.cli import main
 
@@ -27,28 +31,67 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_server(index: Path, **limits):
+    """A RagHTTPServer over a real Answerer (default model), accepting in a thread."""
+    from rag import app
+    from rag.config import load_settings
+    from rag.serve.http import RagHTTPServer
+    from rag.serve.service import AnswerService
+
+    answerer = app.open_answerer(load_settings(index=index))
+    service = AnswerService(answerer, poll_seconds=0.1)
+    server = RagHTTPServer(service, "127.0.0.1", 0, **limits)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, service, answerer
+
+
 @pytest.fixture(scope="module")
 def rag_server(seeds_index):
-    from rag import app
-    from rag.cli.server import make_server
-    from rag.config import load_settings
-
-    answerer = app.open_answerer(load_settings(index=seeds_index))
-    server = make_server(answerer, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", answerer
-    server.shutdown()
+    server, _, answerer = start_server(seeds_index)
+    yield server.url, answerer
+    server.stop(grace=120)
     server.server_close()
 
 
-def post(url: str, body: bytes) -> tuple[int, dict]:
+def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
     req = urllib.request.Request(url + "/ask", data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
+            if headers is not None:
+                headers.update(resp.headers)
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
+        if headers is not None:
+            headers.update(exc.headers)
         return exc.code, json.loads(exc.read())
+
+
+def ask_body(question: str) -> bytes:
+    return json.dumps({"question": question}).encode()
+
+
+def same_answer(reply: dict) -> tuple:
+    """What two answers to one question must share: the text, abstention and citations."""
+    return (
+        reply["answer"],
+        reply["abstained"],
+        [(c["source"], c["start"], c["end"]) for c in reply["citations"]],
+    )
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def wait_until(predicate, what: str, seconds: float = 180):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}")
 
 
 @pytest.mark.llm
@@ -186,3 +229,203 @@ def test_llm_url_unreachable_is_one_clear_line(seeds_index):
     )
     assert result.exit_code != 0
     assert "cannot reach the LLM server" in result.output and "Traceback" not in result.output
+
+
+# --- under load: the real model path -------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_serve_metrics_after_real_answers(rag_server):
+    url, _ = rag_server
+    status, _ = post(url, ask_body("Wo wurde Alexandr Wang geboren?"))
+    assert status == 200
+    m = get_json(url + "/metrics")
+    assert m["answered"] >= 1 and m["requests"]["ask"] >= m["answered"]
+    assert m["latency_ms"]["p50"] > 0 and m["latency_ms"]["p95"] >= m["latency_ms"]["p50"]
+    assert m["service_ms"]["p50"] > 0
+    assert {"queue_depth", "running", "in_flight", "errors", "limits", "index_version"} <= set(m)
+    assert set(m["errors"]) >= {"bad_request", "overloaded", "timeout", "disconnected", "internal"}
+
+
+@pytest.mark.llm
+def test_overload_on_the_real_model_path_is_503_never_a_reset(seeds_index):
+    """Admission limit 1: while the model answers one question, the others of a burst are
+    turned away with 503 + Retry-After; the ones answered equal the serial answer."""
+    server, _, _ = start_server(seeds_index, max_queue=1)
+    question = "Wer wird Interims-CEO von Scale AI?"
+    try:
+        status, serial = post(server.url, ask_body(question))
+        assert status == 200
+        got: list[tuple[int, dict, dict]] = []
+        lock = threading.Lock()
+
+        def one(barrier: threading.Barrier) -> None:
+            barrier.wait()
+            headers: dict = {}
+            try:
+                reply = (*post(server.url, ask_body(question), headers), headers)
+            except OSError as exc:
+                reply = (type(exc).__name__, {}, {})
+            with lock:
+                got.append(reply)
+
+        for _ in range(5):  # a burst of 8 against answers of a few hundred ms: one round suffices
+            barrier = threading.Barrier(8)
+            threads = [threading.Thread(target=one, args=(barrier,)) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=300)
+            if any(status == 503 for status, _, _ in got):
+                break
+        assert {status for status, _, _ in got} <= {200, 503}, got
+        assert any(status == 503 for status, _, _ in got)
+        for status, reply, headers in got:
+            if status == 503:
+                assert reply["kind"] == "overloaded" and int(headers["Retry-After"]) >= 1
+            else:
+                assert same_answer(reply) == same_answer(serial)
+    finally:
+        server.stop(grace=120)
+        server.server_close()
+
+
+NEW_ARTICLE = (
+    "Nordlicht Robotics baut Roboter für Lagerhallen.\n\n"
+    "Das Unternehmen Nordlicht Robotics wurde 2011 von Karin Albers in Flensburg gegründet. "
+    "Heute beschäftigt es rund 240 Mitarbeiter.\n"
+)
+
+
+@pytest.mark.llm
+def test_index_rebuilt_under_load_is_switched_to_between_answers(tmp_path):
+    """`rag index` (another process) rebuilds the index while clients keep asking: every
+    answer is the old index's answer or the new one's, as its X-Rag-Index-Version says, and
+    none is an error."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    result = CliRunner().invoke(main, ["index", str(corpus), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    questions = ["Wer gründete Nordlicht Robotics?", "Wer wird Interims-CEO von Scale AI?"]
+    old = {q: same_answer(ask_json(index, q)) for q in questions}
+
+    server, service, _ = start_server(index)
+    stop_watch, stop_clients = threading.Event(), threading.Event()
+    threading.Thread(target=service.watch, args=(stop_watch,), daemon=True).start()
+    replies: list[tuple[str, str, int, tuple | dict]] = []
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        i = offset
+        while not stop_clients.is_set():
+            q = questions[i % len(questions)]
+            headers: dict = {}
+            try:
+                status, reply = post(server.url, ask_body(q), headers)
+                got: tuple | dict = same_answer(reply) if status == 200 else reply
+            except OSError as exc:
+                status, got = -1, {"error": repr(exc)}
+            with lock:
+                replies.append((headers.get("X-Rag-Index-Version", "?"), q, status, got))
+            i += 1
+
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+    try:
+        for t in clients:
+            t.start()
+        wait_until(lambda: len(replies) >= 3, "answers from the old index")
+        (corpus / "nordlicht.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+        rebuild = subprocess.run(
+            [sys.executable, "-m", "rag", "index", str(corpus), "--index", str(index)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert rebuild.returncode == 0, rebuild.stderr
+        wait_until(
+            lambda: {q for v, q, _, _ in list(replies) if v == "2"} == set(questions), "answers from the new index"
+        )
+    finally:
+        stop_clients.set()
+        for t in clients:
+            t.join(timeout=300)
+        stop_watch.set()
+        server.stop(grace=120)
+        server.server_close()
+    new = {q: same_answer(ask_json(index, q)) for q in questions}
+    assert old[questions[0]] != new[questions[0]]  # the new article answers it
+    assert "Karin Albers" in new[questions[0]][0]
+    expected = {"1": old, "2": new}
+    for version, q, status, got in replies:
+        assert status == 200, (version, q, got)
+        assert got == expected[version][q], (version, q, got)
+    versions = [v for v, _, _, _ in replies]
+    assert versions == sorted(versions)  # never back to the old index once switched
+    assert service.index_version == 2
+
+
+@pytest.mark.llm
+def test_sigterm_finishes_admitted_requests_and_exits_0(seeds_index):
+    """A real `rag serve` process, SIGTERM while requests are being answered and queued:
+    each of them is answered, new connections are refused, the exit code is 0."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--index", str(seeds_index), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                pytest.fail(f"rag serve exited: {proc.stderr.read() if proc.stderr else ''}")
+            try:
+                return get_json(url + "/health")["status"] == "ok"
+            except OSError:
+                return False
+
+        wait_until(up, "rag serve to listen")
+        questions = ["Wer wird Interims-CEO von Scale AI?", "Wo wurde Alexandr Wang geboren?"] * 4
+        serial = {q: same_answer(post(url, ask_body(q))[1]) for q in set(questions)}
+        results: list[tuple[str, int, dict]] = []
+        lock = threading.Lock()
+
+        def one(q: str) -> None:
+            try:
+                status, reply = post(url, ask_body(q))
+            except OSError as exc:
+                status, reply = -1, {"error": repr(exc)}
+            with lock:
+                results.append((q, status, reply))
+
+        clients = [threading.Thread(target=one, args=(q,)) for q in questions]
+        admitted_before = get_json(url + "/metrics")["admitted"]
+        for t in clients:
+            t.start()
+
+        def all_admitted_and_queued() -> bool:
+            m = get_json(url + "/metrics")
+            return m["admitted"] == admitted_before + len(questions) and m["queue_depth"] >= 3
+
+        wait_until(all_admitted_and_queued, "every request admitted, some queued")
+        proc.send_signal(signal.SIGTERM)
+        for t in clients:
+            t.join(timeout=300)
+        assert proc.wait(timeout=300) == 0
+        log = proc.stderr.read() if proc.stderr else ""
+        with pytest.raises(OSError):
+            get_json(url + "/health")  # nothing listens any more
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stopping = re.search(r"stopping: (\d+) request\(s\) being answered, (\d+) queued", log)
+    assert stopping, log
+    assert int(stopping[1]) + int(stopping[2]) >= 1  # the signal came while requests were in flight
+    assert "stopped after" in log and "Traceback" not in log
+    assert len(results) == len(questions)
+    for q, status, reply in results:
+        assert status == 200, reply
+        assert same_answer(reply) == serial[q]

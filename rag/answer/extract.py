@@ -59,7 +59,7 @@ def copy_answer(model: LanguageModel, top: Candidate, question: str) -> Extracte
     """The model's answer copied from the best evidence sentence `top`, in the language of its
     chunk (a short sentence alone is often misread)."""
     lang = detect_language(top.chunk_text or top.text)
-    return extract(model, top.text, top.start, question, lang, Generation())
+    return extract(model, top.text, top.start, question, lang, Generation(kind="extract"))
 
 
 def got_span(got: Extracted | None) -> bool:

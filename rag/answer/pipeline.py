@@ -29,6 +29,7 @@ from rag.errors import UsageError
 from rag.index.locate import locate
 from rag.index.retrieve import Retriever
 from rag.llm.base import Generation, LanguageModel, ModelHandle
+from rag.llm.usage import Usage, recording
 from rag.types import Answer, Turn
 
 STRATEGIES = ("checked", "baseline")
@@ -116,6 +117,21 @@ class Answerer:
         "baseline" puts the chunks into the prompt and trusts the model, for comparison.
         previous: the conversation's last turn, which a follow-up may refer to.
         on_stage: told each stage's name (STAGES) as it starts, for a page that shows progress."""
+        with recording() as usage:
+            return self._ask(question, k, retriever, on_text, depth, strategy, previous, on_stage, usage)
+
+    def _ask(
+        self,
+        question: str,
+        k: int | None,
+        retriever: str,
+        on_text: Callable[[str], None] | None,
+        depth: int | None,
+        strategy: str,
+        previous: Turn | None,
+        on_stage: Callable[[str], None] | None,
+        usage: Usage,
+    ) -> Answer:
         stage = on_stage or (lambda name: None)
         asked = understood(question, previous)
         text = " ".join(asked.split())
@@ -123,7 +139,6 @@ class Answerer:
             raise UsageError('the question is empty; ask e.g. rag ask "Wer leitet Scale AI?"')
         text, warnings = fit_question(text, self.settings.n_ctx)
         k = k or self.settings.k
-        before = dict(self.model.counters) if self.handle.loaded else {}
         was_loaded = self.handle.loaded
         t0 = time.perf_counter()
         stage("read")
@@ -135,7 +150,7 @@ class Answerer:
         qvec = self.retriever.embedder.encode([text])[0]
         ranked_hits = self.retriever.search(read.query, max(k, depth or k), retriever, qvec=qvec)
         hits = ranked_hits[:k]
-        gen = Generation()
+        gen = Generation(kind="answer")
         if strategy == "baseline":
             stage("write")
             answer = baseline_answer(q, hits, ranked_hits, self.model, self.settings.max_tokens, gen, on_text)
@@ -191,27 +206,28 @@ class Answerer:
                 answer.trace["reason"] = answer.reason
         answer.citations = locate(self.retriever.index, answer.citations)  # page, section, title
         answer.warnings = warnings
-        answer.timings = self._timings(t0, before, was_loaded)
+        answer.timings = self._timings(t0, usage, was_loaded)
         return answer
 
-    def _timings(self, t0: float, before: dict, was_loaded: bool) -> dict:
+    def _timings(self, t0: float, usage: Usage, was_loaded: bool) -> dict:
         total = time.perf_counter() - t0
-        after = self.model.counters if self.handle.loaded else {}
-        used = {key: after.get(key, 0) - before.get(key, 0) for key in ("prompt", "evaluated", "completion", "seconds")}
+        used = usage.total()
         load = self.handle.load_seconds if self.handle.loaded and not was_loaded else 0.0
         return {
-            # retrieval and evidence selection; the model's work (translating, scoring,
-            # writing); loading the model, when this answer was the first to need it
-            "retrieve_ms": round((total - used["seconds"] - load) * 1000, 2),
-            "generate_ms": round(used["seconds"] * 1000, 2),
+            # retrieval and evidence selection; the model's work (translating, copying the
+            # answer, writing); loading the model, when this answer was the first to need it
+            "retrieve_ms": round((total - used.seconds - load) * 1000, 2),
+            "generate_ms": round(used.seconds * 1000, 2),
             "load_ms": round(load * 1000, 2),
             "total_ms": round(total * 1000, 2),
-            # every prompt the model read for this answer (scoring, translating, writing),
-            # the part of them it actually evaluated (the rest came from its KV cache), and
-            # the tokens it wrote
-            "prompt_tokens": used["prompt"],
-            "prompt_tokens_evaluated": used["evaluated"],
-            "completion_tokens": used["completion"],
+            # every prompt the model read for this answer, summed over all its calls, the part
+            # of them it actually evaluated (the rest came from its KV cache), and every token
+            # it wrote; per prompt kind under "prompts"
+            "prompt_tokens": used.prompt_tokens,
+            "prompt_tokens_evaluated": used.prompt_tokens_evaluated,
+            "completion_tokens": used.completion_tokens,
+            "model_calls": used.calls,
+            "prompts": usage.by_kind(),
         }
 
 

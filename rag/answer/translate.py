@@ -32,7 +32,7 @@ def translate(model: LanguageModel, question: str, source: str, target: str) -> 
     implausible translation)."""
     if (source, target) not in prompts.TRANSLATIONS:
         return None
-    gen = Generation()
+    gen = Generation(kind="translate")
     for _ in model.complete(prompts.translation_prompt(question, source, target), MAX_TOKENS, ["\n"], gen):
         pass
     translated = first_line(gen.text)

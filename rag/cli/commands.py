@@ -173,7 +173,7 @@ def ask_cmd(question, index_dir, k, model, n_gpu_layers, embedder, retriever, ll
         raise UsageError('the question is empty; ask e.g. rag ask "Wer leitet Scale AI?"')
     tty = sys.stdout.isatty() and not as_json and not plain
     if server:
-        from rag.cli.server import ask_server
+        from rag.serve.client import ask_server
         from rag.types import answer_from_json
 
         reply = ask_server(server, question, k, retriever)
@@ -234,7 +234,7 @@ def _describe(answerer, answer) -> None:
     role = (
         "writes answers"
         if answerer.generates()
-        else "answers come from the evidence; the model translates and scores questions"
+        else "answers come from the evidence; the model translates questions and copies the answer span"
     )
     lines = [
         f"index: {answerer.settings.index_dir} ({m['chunks']} chunks, embedder {m['embedder']['name']}, "
@@ -245,7 +245,16 @@ def _describe(answerer, answer) -> None:
         f" (n_gpu_layers={answerer.settings.n_gpu_layers})",
         f"mode: {answer.mode}; retrieve {t['retrieve_ms']:.0f} ms, model {t['generate_ms']:.0f} ms, "
         f"load {t.get('load_ms', 0):.0f} ms; {t['prompt_tokens']} prompt tokens "
-        f"({t.get('prompt_tokens_evaluated', 0)} evaluated, the rest cached) + {t['completion_tokens']} written",
+        f"({t.get('prompt_tokens_evaluated', 0)} evaluated, the rest cached) + {t['completion_tokens']} written"
+        + (
+            " over "
+            + ", ".join(
+                f"{kind} {p['prompt_tokens']}+{p['completion_tokens']} in {p['ms']:.0f} ms"
+                for kind, p in t.get("prompts", {}).items()
+            )
+            if t.get("prompts")
+            else ""
+        ),
         f"why: {answer.trace.get('reason') or 'evidence confidence'} "
         f"{'' if answer.confidence is None else f'{answer.confidence:.2f}'}; question kind {answer.trace.get('kind')}",
     ]
@@ -405,11 +414,31 @@ def _print_checks(checks) -> None:
 @llm_url_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--max-queue",
+    default=64,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests admitted at once (waiting for the model or being answered); more get 503 + Retry-After.",
+)
+@click.option(
+    "--timeout",
+    "time_limit",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a request may wait and be answered; 504 after.",
+)
 @fail_cleanly
-def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
-    """Keep the models warm: a page to ask in at /, and POST /ask answered with the `rag ask --json` object."""
+def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port, max_queue, time_limit):
+    """Keep the models warm: a page to ask in at /, and POST /ask answered with the `rag ask --json` object.
+
+    GET /health and GET /metrics (requests, errors, queue, latency) report on it; a rebuilt
+    index is switched to between answers; SIGTERM or Ctrl-C answers what was admitted, then
+    exits 0."""
     from rag import app
-    from rag.cli.server import make_server
+    from rag.serve.http import RagHTTPServer, serve
+    from rag.serve.service import AnswerService
 
     settings = command_settings(index=index_dir, model=model, n_gpu_layers=n_gpu_layers, llm_url=llm_url)
     answerer = app.open_answerer(settings)
@@ -417,19 +446,19 @@ def serve_cmd(index_dir, model, n_gpu_layers, llm_url, host, port):
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: anyone who can reach it can query the index", err=True)
     try:
-        server = make_server(answerer, host, port)
+        server = RagHTTPServer(AnswerService(answerer), host, port, max_queue, time_limit)
     except OSError as exc:
         raise RagError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port") from None
     click.echo(
-        f'rag serve: open http://{host}:{port}/ in a browser, or POST {{"question": ...}} to /ask; Ctrl-C stops',
+        f'rag serve: open {server.url}/ in a browser, or POST {{"question": ...}} to /ask; /health, /metrics; '
+        f"up to {max_queue} requests queued, {time_limit:g} s each; Ctrl-C stops",
         err=True,
     )
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        code = serve(server)
     finally:
         server.server_close()
+    sys.exit(code)
 
 
 @main.command("models")

@@ -16,8 +16,10 @@ from typing import Any, Protocol, runtime_checkable
 
 @dataclass
 class Generation:
-    """What one call produced; filled in while the text streams."""
+    """What one call produced; filled in while the text streams. kind names the prompt
+    (translate, extract, answer) for the answer's per-kind accounting (usage.py)."""
 
+    kind: str = "other"
     text: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0

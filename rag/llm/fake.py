@@ -10,6 +10,8 @@ from pathlib import Path
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
+from rag.llm.usage import record
 
 
 class FakeModel:
@@ -50,14 +52,15 @@ class FakeModel:
                 text = text[: text.index(s)]
         words = text.split(" ")[:max_tokens] if text else []
         out.prompt_tokens = self.count_tokens(prompt)
-        self.counters["prompt"] += out.prompt_tokens
-        self.counters["evaluated"] += out.prompt_tokens
-        for i, word in enumerate(words):
-            piece = word if i == 0 else " " + word
-            out.text += piece
-            out.completion_tokens += 1
-            self.counters["completion"] += 1
-            yield piece
+        try:
+            check()
+            for i, word in enumerate(words):
+                piece = word if i == 0 else " " + word
+                out.text += piece
+                out.completion_tokens += 1
+                yield piece
+        finally:
+            record(self.counters, out.kind, out.prompt_tokens, out.prompt_tokens, out.completion_tokens, 0.0)
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
         return self._stream("complete", prompt, max_tokens, stop, out)
@@ -70,6 +73,7 @@ class FakeModel:
             raise ModelError("this model cannot score text (capabilities.score is False)")
         self.calls.append(("score", prefix + text))
         n = self.count_tokens(text)
+        record(self.counters, "score", self.count_tokens(prefix) + n, self.count_tokens(prefix) + n, 0, 0.0)
         return self._score(prefix, text) * n, n
 
 

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
 from rag.llm.catalog import ModelChoice, check_gguf
+from rag.llm.usage import record
 
 if TYPE_CHECKING:
     from rag.llm.gguf import GGUFInfo
@@ -148,7 +150,10 @@ class LocalModel:
             raise ModelError(
                 f"cannot load model {path} ({exc}); the file may be damaged, pass another --model"
             ) from None
+        # what the call under way has read and written so far, accounted when it ends
+        self._pending = {"prompt": 0, "evaluated": 0, "completion": 0}
         self.llm.on_prompt = self._count_prompt
+        self.llm.on_token = self._count_token
         self.chat_template: str | None = self.llm.metadata.get("tokenizer.chat_template")
         self.name: str = self.llm.metadata.get("general.name") or path.stem
         self.capabilities = Capabilities(
@@ -163,12 +168,19 @@ class LocalModel:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
     def _count_prompt(self, prompt: int, evaluated: int) -> None:
-        self.counters["prompt"] += prompt
-        self.counters["evaluated"] += evaluated
+        self._pending["prompt"] += prompt
+        self._pending["evaluated"] += evaluated
 
-    def _count_done(self, completion: int, seconds: float) -> None:
-        self.counters["completion"] += completion
-        self.counters["seconds"] += seconds
+    def _count_token(self) -> None:
+        self._pending["completion"] += 1
+
+    def _count_done(self, kind: str, seconds: float) -> int:
+        """Account the call that just ended; returns the tokens it wrote."""
+        p = self._pending
+        record(self.counters, kind, p["prompt"], p["evaluated"], p["completion"], seconds)
+        written = p["completion"]
+        self._pending = {"prompt": 0, "evaluated": 0, "completion": 0}
+        return written
 
     def complete(self, prompt: str, max_tokens: int, stop: list[str], out: Generation) -> Iterator[str]:
         """Greedy completion of a plain prompt, streamed piece by piece."""
@@ -184,23 +196,33 @@ class LocalModel:
         return self._stream((part["choices"][0]["delta"].get("content") or None for part in parts), out)
 
     def _stream(self, pieces: Iterator[str | None], out: Generation) -> Iterator[str]:
-        """Pass each token's text on as it comes (None: a part that is no token), then
-        account for the call and keep its KV state."""
+        """Pass each piece of text on as it comes (None: a part that is no text), then
+        account for the call and keep its KV state. The tokens written are counted where
+        llama.cpp samples them (CachingLlama.generate): a stop sequence's tokens and the end
+        token are sampled but never streamed, and a streamed piece may hold several tokens."""
         t0 = time.perf_counter()
-        for piece in pieces:
-            if piece is None:
-                continue
-            out.completion_tokens += 1
-            out.text += piece
-            yield piece
-        out.prompt_tokens = self.llm.last_prompt_tokens
-        out.seconds = time.perf_counter() - t0
-        self.llm.save_slot()
-        self._count_done(out.completion_tokens, out.seconds)
+        finished = False
+        try:
+            check()
+            for piece in pieces:
+                check()  # a request given up stops here, within a token
+                if piece is None:
+                    continue
+                out.text += piece
+                yield piece
+            finished = True
+        finally:
+            # a caller that stops reading early still paid for what was read and written
+            out.prompt_tokens = self.llm.last_prompt_tokens
+            out.seconds = time.perf_counter() - t0
+            if finished:
+                self.llm.save_slot()
+            out.completion_tokens = self._count_done(out.kind, out.seconds)
 
     def text_logprob(self, prefix: str, text: str) -> tuple[float, int]:
         """Total log-probability of `text`'s tokens after `prefix`, and their number.
         One decode call for all of text's tokens, with logits kept for each of them."""
+        check()
         t0 = time.perf_counter()
         head = self.llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
         tail = self.llm.tokenize(text.encode("utf-8"), add_bos=False)
@@ -208,7 +230,7 @@ class LocalModel:
             return 0.0, 0
         total = self.llm.score_after(head, tail)
         self.llm.save_slot()
-        self._count_done(0, time.perf_counter() - t0)
+        self._count_done("score", time.perf_counter() - t0)
         return total, len(tail)
 
 
@@ -238,6 +260,21 @@ def _logprob(logits: Any, token: int, grouped: bool = False) -> float:
 STATE_SLOTS = 4
 STATE_KEY_TOKENS = 24
 STATE_MAX_BYTES = 256 * 2**20
+# Prompts are evaluated in batches that end at multiples of this many tokens, and a cached
+# prefix is reused only in whole such blocks. llama.cpp's numbers for a token depend a little
+# on the batch it was decoded in; reusing a prefix cut wherever the previous prompt happened
+# to diverge made an answer depend on the question asked before it (a 270M model copied "90"
+# instead of "zehn" after a similar question: scripts/bench_serve.py counted it as a wrong
+# answer under load). With fixed blocks every prompt is decoded in the same batches, cold or
+# warm, whatever came before. 32: the reuse lost is half a block per prompt on average.
+EVAL_BLOCK = 32
+
+
+def aligned_prefix(common: int, n_prompt: int, canonical: int, block: int = EVAL_BLOCK) -> int:
+    """How many leading tokens of a prompt of n_prompt tokens to take from a cache that shares
+    `common` of them and holds `canonical` tokens decoded in whole blocks: whole blocks only,
+    and at least the last prompt token is decoded again (its logits start the answer). Pure."""
+    return max(0, min(common, n_prompt - 1, canonical)) // block * block
 
 
 # --- llama-cpp-python internals: the one place that reaches into them ---------------------------
@@ -253,7 +290,9 @@ STATE_MAX_BYTES = 256 * 2**20
 # (the tokens the KV cache holds, which generate() compares a prompt with to skip its cached
 # prefix) and `_requires_eval`. Scoring needs logits at every position of a text, which
 # Llama.eval() keeps only for logits_all=True (an n_ctx x n_vocab buffer, 2 GB for Gemma),
-# so it decodes its own batch and records the tokens the same way.
+# so it decodes its own batch and records the tokens the same way. eval() is split at
+# EVAL_BLOCK boundaries, and `canonical` counts the leading cached tokens decoded as whole
+# blocks (generated tokens are decoded one by one: never canonical).
 # Checked against llama-cpp-python 0.3.x (Llama.generate, Llama.eval, Llama.load_state).
 
 
@@ -263,55 +302,86 @@ def _caching_llama(llama_cpp: Any) -> Any:
 
     class CachingLlama(llama_cpp.Llama):
         on_prompt: Callable[[int, int], None] = staticmethod(lambda prompt, evaluated: None)
+        on_token: Callable[[], None] = staticmethod(lambda: None)
         last_prompt_tokens = 0
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._slots: dict[tuple[int, ...], tuple[list[int], bytes]] = {}
+            # first tokens -> (the tokens the state holds, how many of them are canonical, state)
+            self._slots: dict[tuple[int, ...], tuple[list[int], int, bytes]] = {}
+            self.canonical = 0
 
         def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any):
             """create_completion and create_chat_completion both end here with the final
-            prompt tokens: restore the best saved state, count, then decode as usual."""
+            prompt tokens: restore the best saved state, keep whole blocks of it, count,
+            then decode as usual (eval() below keeps to the blocks)."""
             tokens = list(tokens)
             self.restore_longest(tokens)
+            keep = self.cached_prefix(tokens)
+            self._forget_after(keep)  # generate() then finds exactly `keep` tokens to reuse
             self.last_prompt_tokens = len(tokens)
-            self.on_prompt(len(tokens), len(tokens) - self.cached_prefix(tokens))
-            return super().generate(tokens, *args, **kwargs)
+            self.on_prompt(len(tokens), len(tokens) - keep)
+            return self._counted(super().generate(tokens, *args, **kwargs))
+
+        def _counted(self, tokens: Iterator[int]) -> Iterator[int]:
+            """Each token sampled is one token written, streamed or not."""
+            for token in tokens:
+                self.on_token()
+                yield token
+
+        def eval(self, tokens: Sequence[int]) -> None:
+            """Llama.eval, one batch per block: a batch ends where a block does."""
+            tokens = list(tokens)
+            self.canonical = min(self.canonical, self.n_tokens)
+            i = 0
+            while i < len(tokens):
+                start = self.n_tokens
+                batch = tokens[i : i + EVAL_BLOCK - start % EVAL_BLOCK]
+                super().eval(batch)
+                if start % EVAL_BLOCK == 0 and len(batch) == EVAL_BLOCK and self.canonical == start:
+                    self.canonical = start + EVAL_BLOCK
+                i += len(batch)
+
+        def reset(self) -> None:
+            super().reset()
+            self.canonical = 0
 
         def cached_prefix(self, tokens: list[int]) -> int:
-            """How many leading tokens the KV cache holds already (llama.cpp will skip them);
-            at least the last token is always evaluated, for fresh logits."""
-            return min(_common_prefix(self.input_ids[: self.n_tokens], tokens), len(tokens) - 1)
+            """How many leading tokens the KV cache holds already that may be reused."""
+            common = _common_prefix(self.input_ids[: self.n_tokens], tokens)
+            return aligned_prefix(common, len(tokens), self.canonical)
 
         def _forget_after(self, n: int) -> None:
             self.n_tokens = n
+            self.canonical = min(self.canonical, n)
             llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), 0, n, -1)
 
         def restore_longest(self, tokens: list[int]) -> None:
-            """Load the saved KV state sharing the most leading tokens with `tokens`, when it
-            beats what the live cache holds."""
+            """Load the saved KV state sharing the most reusable leading tokens with
+            `tokens`, when it beats what the live cache holds."""
             best, best_len = None, self.cached_prefix(tokens)
-            for key, (saved, _) in self._slots.items():
-                n = _common_prefix(saved, tokens)
+            for key, (saved, canonical, _) in self._slots.items():
+                n = aligned_prefix(_common_prefix(saved, tokens), len(tokens), canonical)
                 if n > best_len:
                     best, best_len = key, n
             if best is None:
                 return
-            saved, blob = self._slots[best]
+            saved, canonical, blob = self._slots[best]
             buf = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
             if llama_cpp.llama_state_seq_set_data(self.ctx, buf, len(blob), 0) != len(blob):
                 del self._slots[best]
-                self.n_tokens = 0
+                self.n_tokens = self.canonical = 0
                 llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self.ctx), True)
                 return
             self.input_ids[: len(saved)] = saved
             self.n_tokens = len(saved)
+            self.canonical = canonical
             self._requires_eval = True  # the logits are not those of the restored tokens
 
         def save_slot(self) -> None:
             """Keep the KV state of the prompt just run, one per prompt kind (its first tokens)."""
             n = self.n_tokens
-            if n < STATE_KEY_TOKENS:
+            if n < STATE_KEY_TOKENS or self.canonical < EVAL_BLOCK:
                 return
             tokens = [int(t) for t in self.input_ids[:n]]
             size = llama_cpp.llama_state_seq_get_size(self.ctx, 0)
@@ -321,7 +391,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
             got = llama_cpp.llama_state_seq_get_data(self.ctx, buf, size, 0)
             key = tuple(tokens[:STATE_KEY_TOKENS])
             self._slots.pop(key, None)
-            self._slots[key] = (tokens, bytes(buf)[:got])
+            self._slots[key] = (tokens, self.canonical, bytes(buf)[:got])
             while len(self._slots) > STATE_SLOTS:
                 self._slots.pop(next(iter(self._slots)))
 
@@ -331,7 +401,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
             self.restore_longest(head)
             common = self.cached_prefix(head)
             self.on_prompt(len(head), len(head) - common)
-            self.n_tokens = common  # eval() drops the cache after n_tokens and decodes the rest
+            self._forget_after(common)
             self.eval(head[common:])
             vocab = self.n_vocab()
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from rag.errors import ModelError
 from rag.llm.base import Capabilities, Generation, new_counters
+from rag.llm.cancel import check
+from rag.llm.usage import record
 
 
 @dataclass
@@ -43,6 +45,7 @@ class RemoteModel:
         self.counters = new_counters()
 
     def _post(self, path: str, body: dict) -> dict:
+        check()
         if self.model:
             body = {**body, "model": self.model}
         req = urllib.request.Request(
@@ -65,13 +68,8 @@ class RemoteModel:
         out.prompt_tokens = int(usage.get("prompt_tokens", 0))
         out.completion_tokens = int(usage.get("completion_tokens", 0))
         out.seconds = time.perf_counter() - t0
-        for key, value in (
-            ("prompt", out.prompt_tokens),
-            ("evaluated", out.prompt_tokens),
-            ("completion", out.completion_tokens),
-            ("seconds", out.seconds),
-        ):
-            self.counters[key] += value
+        # the server evaluated what it was sent: its cache, if any, is not reported
+        record(self.counters, out.kind, out.prompt_tokens, out.prompt_tokens, out.completion_tokens, out.seconds)
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 3 + 1  # the server's tokenizer is not at hand; this errs on the long side
