@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.index.embedders import Embedder
+from rag.index.lexical import top_n
 from rag.index.store import Index
 from rag.lang.text import detect_language
 from rag.types import Hit, Query
@@ -40,9 +41,7 @@ class Retriever:
     def dense_scores(self, qvec: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, cosine similarities), best first; all chunks unless limit is given."""
         n = self.index.vectors.ntotal
-        scores, ids = self.index.vectors.search(qvec.reshape(1, -1).astype(np.float32), min(n, limit or n))
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        return self.index.search(qvec, min(n, limit or n))
 
     def sentence_scores(self, qvec: np.ndarray, chunk_ids: np.ndarray) -> list[np.ndarray]:
         """Cosine similarity of every sentence of each given chunk to the question."""
@@ -88,7 +87,7 @@ class Retriever:
         n = len(self.index.chunks)
         if mode == "lexical":
             bm25 = self.index.lexical.term_scores(query.terms)
-            ids = np.argsort(-bm25, kind="stable")[:k]
+            ids = top_n(bm25, k)
             return self._hits(ids, bm25[ids], None, bm25[ids], qvec)
         if qvec is None:
             qvec = self.embedder.encode([query.text])[0]
@@ -99,7 +98,7 @@ class Retriever:
         else:
             ids, dense = self.dense_scores(qvec, CANDIDATES_PER_LIST)
             if lexical_all is not None:
-                extra = np.argsort(-lexical_all)[:CANDIDATES_PER_LIST]
+                extra = top_n(lexical_all, CANDIDATES_PER_LIST)
                 extra = extra[~np.isin(extra, ids)]
                 ids = np.concatenate([ids, extra])
                 dense = np.concatenate([dense, self._cosines(qvec, extra)])
@@ -125,8 +124,7 @@ class Retriever:
         )
 
     def _cosines(self, qvec: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        vecs = np.stack([self.index.vectors.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros((0, len(qvec)))
-        return (vecs @ qvec).astype(np.float32)
+        return (self.index.chunk_vectors(ids) @ qvec).astype(np.float32)
 
     def _hits(
         self,
