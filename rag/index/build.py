@@ -20,7 +20,7 @@ from rag.errors import CorpusError, RagError
 from rag.index import store
 from rag.index import vectors as dense
 from rag.index.embedders import Embedder, EmbedderSpec, resolve_embedder
-from rag.index.encode import Encoder, encode_all
+from rag.index.encode import Encoder
 from rag.index.lexical import LexicalIndex
 from rag.ingest.chunking import chunk_document
 from rag.ingest.corpus import Skipped, SourceFile, no_readable_file, scan_corpus, windows
@@ -229,10 +229,10 @@ def _build(paths, settings, progress, full, reading=None, workers=1, embedder=No
     plan = _plan(files, old, settings, read)
     pieces, entries, counts = plan.pieces, plan.entries, plan.counts
     chunks = [p.chunk for p in pieces]
-    # Sentence vectors sharpen retrieval (README) but cost ~8 vectors per chunk: above this
-    # size the index keeps their offsets only and embeds the retrieved chunks' sentences
-    # when a question needs them.
-    with_sentences = len(chunks) <= settings.sentence_vectors_up_to
+    # Sentence vectors sharpen retrieval (README) and cost ~6 short texts per chunk to embed;
+    # embedding them per question instead took most of a large index's retrieval time
+    # (scripts/bench.py), so by default every index keeps them.
+    with_sentences = settings.sentence_vectors_up_to is None or len(chunks) <= settings.sentence_vectors_up_to
     reuse_units = old is not None and (old.unit_vectors is not None) == with_sentences
     formats = dict(Counter(format_label(sf) for sf in files).most_common())
     report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes, formats=formats)
@@ -252,10 +252,16 @@ def _build(paths, settings, progress, full, reading=None, workers=1, embedder=No
             units.extend((c.start + s, c.start + e))
     unit_chunk_ids = np.frombuffer(unit_chunks, dtype=np.int32) if len(unit_chunks) else np.zeros(0, np.int32)
     unit_spans = (np.frombuffer(units, dtype=np.int32) if len(units) else np.zeros(0, np.int32)).reshape(-1, 2)
-    fresh = [i for i, p in enumerate(pieces) if p.row is None]
-    fresh_units = (
-        [u for u, i in enumerate(unit_chunk_ids) if not reuse_units or pieces[i].row is None] if with_sentences else []
-    )
+    piece_rows = np.array([-1 if p.row is None else p.row for p in pieces], dtype=np.int64)
+    fresh = np.flatnonzero(piece_rows < 0)
+    unit_rows = np.full(len(unit_chunk_ids), -1, dtype=np.int64)  # each sentence's row in the old index
+    if with_sentences and old is not None and reuse_units and len(unit_chunk_ids):
+        new_off = np.searchsorted(unit_chunk_ids, np.arange(len(chunks) + 1))
+        row = piece_rows[unit_chunk_ids]
+        known = row >= 0
+        within = np.arange(len(unit_chunk_ids)) - new_off[unit_chunk_ids]
+        unit_rows[known] = np.asarray(old.unit_offsets, dtype=np.int64)[row[known]] + within[known]
+    fresh_units = np.flatnonzero(unit_rows < 0) if with_sentences else np.zeros(0, np.int64)
     total = len(fresh) + len(fresh_units)
     done = 0
 
@@ -266,79 +272,89 @@ def _build(paths, settings, progress, full, reading=None, workers=1, embedder=No
             progress(done, total)
 
     kind = dense.kind_for(len(chunks), settings.exact_search_up_to)
-    with Encoder(spec, workers, embedder) as encoder:
-        if total:
-            dim = encoder.dim
-        else:
-            assert old is not None, "nothing to embed means every chunk is reused from an old index"
-            dim = old.manifest["embedder_dim"]
-        blocks = _chunk_vectors(pieces, fresh, old, encoder, dim, tick)
-        scratch = None
-        if dense.is_compressed(kind):
-            # Streamed to disk beside the index, a block at a time: a million 512-d vectors
-            # would be 2 GB in memory as float32.
-            # (a .tmp- name: write_lock clears what a killed run left)
-            parent, name = settings.index_dir.parent, settings.index_dir.name
-            scratch = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-vectors-", dir=parent))
-            written = scratch / store.FULL_VECTORS
-            out = dense.VectorFile(written, len(chunks), dim)
-            for block in blocks:
-                out.write(block)
-            out.close()
-            vector_index = dense.build(kind, written, len(chunks), dim)
-            full_vectors: Path | None = written
-        else:
-            full_vectors = None
-            vecs = np.concatenate(list(blocks)) if chunks else np.zeros((0, dim), np.float32)
-            vector_index = dense.build(kind, vecs, len(chunks), dim)
-            del vecs
-        unit_vectors = None
-        if with_sentences:
-            unit_vectors = np.zeros((len(unit_chunk_ids), dim), np.float16)
-            if old is not None and reuse_units and len(fresh_units) < len(unit_chunk_ids):
-                assert old.unit_vectors is not None, "units are reused only from an index with sentence vectors"
-                off = old.unit_offsets
-                new_off = np.searchsorted(unit_chunk_ids, np.arange(len(chunks) + 1))
-                for i, p in enumerate(pieces):
-                    if p.row is not None:
-                        unit_vectors[new_off[i] : new_off[i + 1]] = old.unit_vectors[off[p.row] : off[p.row + 1]]
-            if fresh_units:
-                texts = (
-                    chunks[unit_chunk_ids[u]].text[
-                        unit_spans[u][0] - chunks[unit_chunk_ids[u]].start : unit_spans[u][1]
-                        - chunks[unit_chunk_ids[u]].start
-                    ]
-                    for u in fresh_units
-                )
-                unit_vectors[fresh_units] = encode_all(encoder, texts, len(fresh_units), np.float16, tick)
-    report.embedded = total
-    manifest = {
-        "format": store.FORMAT_VERSION,
-        "rag_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "embedder": spec.to_json(),
-        "embedder_dim": int(dim),
-        "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"},
-        "vector_index": kind,
-        "sentence_vectors": with_sentences,
-        "chunks": len(chunks),
-        "sentences": len(unit_chunk_ids),
-        "files": entries,
-    }
-    languages = [p.language for p in pieces]
-    index = store.Index(
-        manifest,
-        chunks,
-        vector_index,
-        LexicalIndex.build([c.text for c in chunks], languages),
-        unit_spans,
-        unit_chunk_ids,
-        unit_vectors,
-        plan.documents,
-        plan.texts,
-        full_vectors,
-    )
+    scratch = None
+    if dense.is_compressed(kind):
+        # Vectors are streamed to disk beside the index, a block at a time: a million 512-d
+        # chunk vectors would be 2 GB in memory as float32, their sentences' several more.
+        # (a .tmp- name: write_lock clears what a killed run left)
+        parent, name = settings.index_dir.parent, settings.index_dir.name
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-vectors-", dir=parent))
     try:
+        with Encoder(spec, workers, embedder) as encoder:
+            if total:
+                dim = encoder.dim
+            else:
+                assert old is not None, "nothing to embed means every chunk is reused from an old index"
+                dim = old.manifest["embedder_dim"]
+            chunk_stream = encoder.encode_stream((chunks[i].text for i in fresh), tick)
+            blocks = _assemble(piece_rows, old.chunk_vectors if old else None, chunk_stream, dim)
+            full_vectors: Path | None = None
+            if scratch is not None:
+                full_vectors = scratch / store.FULL_VECTORS
+                out = dense.VectorFile(full_vectors, len(chunks), dim)
+                for block in blocks:
+                    out.write(block)
+                out.close()
+                vector_index = dense.build(kind, full_vectors, len(chunks), dim)
+            else:
+                vecs = np.concatenate(list(blocks)) if chunks else np.zeros((0, dim), np.float32)
+                vector_index = dense.build(kind, vecs, len(chunks), dim)
+                del vecs
+            unit_vectors, unit_scales = None, None
+            if with_sentences:
+
+                def text_of(u: int) -> str:
+                    c = chunks[unit_chunk_ids[u]]
+                    return c.text[unit_spans[u][0] - c.start : unit_spans[u][1] - c.start]
+
+                unit_stream = encoder.encode_stream((text_of(int(u)) for u in fresh_units), tick)
+                fetch = old.sentence_rows if old is not None and old.unit_vectors is not None else None
+                blocks = _assemble(unit_rows, fetch, unit_stream, dim)
+                if scratch is not None:  # int8 with a scale per row, streamed to disk
+                    path = scratch / store.UNIT_VECTORS
+                    out = dense.VectorFile(path, len(unit_chunk_ids), dim, np.int8)
+                    scales = []
+                    for block in blocks:
+                        q, scale = dense.quantize(block)
+                        out.write(q)
+                        scales.append(scale)
+                    out.close()
+                    unit_vectors = np.load(path, mmap_mode="r")
+                    unit_scales = np.concatenate(scales) if scales else np.zeros(0, np.float32)
+                else:
+                    unit_vectors = np.zeros((len(unit_chunk_ids), dim), np.float16)
+                    at = 0
+                    for block in blocks:
+                        unit_vectors[at : at + len(block)] = block
+                        at += len(block)
+        report.embedded = total
+        manifest = {
+            "format": store.FORMAT_VERSION,
+            "rag_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "embedder": spec.to_json(),
+            "embedder_dim": int(dim),
+            "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"},
+            "vector_index": kind,
+            "sentence_vectors": with_sentences,
+            "chunks": len(chunks),
+            "sentences": len(unit_chunk_ids),
+            "files": entries,
+        }
+        languages = [p.language for p in pieces]
+        index = store.Index(
+            manifest,
+            chunks,
+            vector_index,
+            LexicalIndex.build([c.text for c in chunks], languages),
+            unit_spans,
+            unit_chunk_ids,
+            unit_vectors,
+            plan.documents,
+            plan.texts,
+            full_vectors,
+            unit_scales=unit_scales,
+        )
         store.save(settings.index_dir, index)
     finally:
         if scratch is not None:
@@ -347,20 +363,24 @@ def _build(paths, settings, progress, full, reading=None, workers=1, embedder=No
     return report
 
 
-def _chunk_vectors(pieces, fresh, old, encoder, dim, tick) -> Iterator[np.ndarray]:
-    """The vectors of all chunks in order, a block at a time: rows of unchanged files from
-    the old index, the others embedded (in the encoder's batches, whatever the blocks)."""
-    stream = encoder.encode_stream((pieces[i].chunk.text for i in fresh), tick)
+def _assemble(old_rows: np.ndarray, fetch_old, fresh: Iterator[np.ndarray], dim: int) -> Iterator[np.ndarray]:
+    """All rows in order, a block at a time: row i from the old index when old_rows[i] >= 0
+    (fetch_old(rows) gives them), else the next vectors of the fresh stream (embedded in
+    the encoder's batches, whatever the blocks: 1 and N workers embed the same batches)."""
     pending = np.zeros((0, dim), np.float32)
-    for start in range(0, len(pieces), BLOCK):
-        rows = range(start, min(len(pieces), start + BLOCK))
+    for start in range(0, len(old_rows), BLOCK):
+        rows = old_rows[start : start + BLOCK]
         out = np.zeros((len(rows), dim), np.float32)
-        reused = [j for j, i in enumerate(rows) if pieces[i].row is not None]
-        if reused:
-            out[reused] = old.chunk_vectors(np.array([pieces[rows[j]].row for j in reused], dtype=np.int64))
-        new = [j for j, i in enumerate(rows) if pieces[i].row is None]
-        while len(pending) < len(new):
-            pending = np.concatenate([pending, next(stream)])
-        out[new] = pending[: len(new)]
-        pending = pending[len(new) :]
+        reused = rows >= 0
+        if reused.any():
+            out[reused] = fetch_old(rows[reused])
+        need = int((~reused).sum())
+        parts = [pending]
+        have = len(pending)
+        while have < need:
+            parts.append(next(fresh))
+            have += len(parts[-1])
+        pending = np.concatenate(parts) if len(parts) > 1 else pending
+        out[~reused] = pending[:need]
+        pending = pending[need:]
         yield out

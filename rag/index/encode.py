@@ -124,13 +124,3 @@ def _start_worker(spec: EmbedderSpec, threads: int) -> None:
 def _encode(batch: list[str]) -> np.ndarray:
     assert _worker_embedder is not None, "the worker's initializer loads the embedder"
     return _worker_embedder.encode(batch)
-
-
-def encode_all(encoder: Encoder, texts: Iterable[str], n: int, dtype, progress=None) -> np.ndarray:
-    """All n vectors in one array of dtype (the sentence vectors of a small index)."""
-    out = np.zeros((n, encoder.dim), dtype=dtype) if n else np.zeros((0, encoder.dim), dtype=dtype)
-    row = 0
-    for vecs in encoder.encode_stream(texts, progress):
-        out[row : row + len(vecs)] = vecs
-        row += len(vecs)
-    return out

@@ -60,7 +60,7 @@ class Retriever:
             return [sims[off[i] : off[i + 1]] for i in chunk_ids]
         rows = [np.arange(off[i], off[i + 1]) for i in chunk_ids]
         flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        sims = np.asarray(self.index.unit_vectors[flat], dtype=np.float32) @ qvec
+        sims = self.index.sentence_rows(flat) @ qvec
         row_bounds = np.cumsum([0] + [len(r) for r in rows])
         return [sims[row_bounds[j] : row_bounds[j + 1]] for j in range(len(rows))]
 

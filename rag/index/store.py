@@ -46,7 +46,8 @@ CHUNK_OFFSETS = "chunk_offsets.npy"  # int64 byte offset of each line of chunks.
 LEXICAL = "lexical"
 UNITS = "sentences.npy"  # (chunk, start, end) per sentence, grouped by chunk
 UNIT_OFFSETS = "sentence_offsets.npy"  # int64: chunk i's sentences are rows [off[i], off[i + 1])
-UNIT_VECTORS = "sentence_vectors.npy"  # float16 embeddings of those sentences
+UNIT_VECTORS = "sentence_vectors.npy"  # embeddings of those sentences: float16, or int8 in a large index
+UNIT_SCALES = "sentence_scales.npy"  # float32 per int8 row: row * scale is the vector
 
 
 class ChunkTable(Sequence[Chunk]):
@@ -96,7 +97,9 @@ class Index:
     lexical: LexicalIndex
     units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
     unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
-    unit_vectors: np.ndarray | None  # (n, dim) float16; None for large corpora (embedded when needed)
+    # (n, dim) float16, or int8 rows times unit_scales (a large index); None when the index
+    # keeps no sentence vectors (sentence_vectors_up_to): a question embeds them when needed
+    unit_vectors: np.ndarray | None
     documents: dict[str, DocumentInfo] = field(default_factory=dict)  # by source
     # sha256 of an original file -> its extracted text, or the stored file that holds it
     texts: dict[str, str | Path] = field(default_factory=dict)
@@ -105,6 +108,7 @@ class Index:
     full_vectors: np.ndarray | Path | None = None
     # unit_offsets as stored (memory-mapped); None: computed from unit_chunks
     sentence_offsets: np.ndarray | None = field(default=None, repr=False)
+    unit_scales: np.ndarray | None = None  # (n,) float32 when unit_vectors are int8
 
     def text_of(self, source: str) -> str | None:
         """The extracted text a document's citations point into; None for a text file
@@ -122,10 +126,18 @@ class Index:
     @property
     def unit_matrix(self) -> np.ndarray:
         """The sentence vectors as float32 in memory, converted once (they are stored as
-        float16 to halve the index on disk)."""
+        float16 to halve the index on disk). For a small index: all its sentences at once."""
         if getattr(self, "_matrix", None) is None:
-            self._matrix = np.asarray(self.unit_vectors, dtype=np.float32)
+            self._matrix = self.sentence_rows(slice(None))
         return self._matrix
+
+    def sentence_rows(self, rows) -> np.ndarray:
+        """Sentence vectors (by row, or a slice) as float32."""
+        assert self.unit_vectors is not None, "only an index with sentence vectors has them"
+        out = np.asarray(self.unit_vectors[rows], dtype=np.float32)
+        if self.unit_scales is not None:
+            out *= np.asarray(self.unit_scales[rows], dtype=np.float32)[:, None]
+        return out
 
     @property
     def unit_offsets(self) -> np.ndarray:
@@ -205,14 +217,19 @@ def save(directory: Path, index: Index) -> None:
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the index is not secret
     try:
         dense.write(index.vectors, tmp / VECTORS)
-        _save_full_vectors(tmp / FULL_VECTORS, index.full_vectors)
+        if index.full_vectors is not None:
+            _save_array(tmp / FULL_VECTORS, index.full_vectors, np.float16)
         _save_chunks(tmp, index.chunks)
         (tmp / LEXICAL).mkdir()
         index.lexical.save(tmp / LEXICAL)
         _save_units(tmp / UNITS, index.unit_chunks, index.units)
         np.save(tmp / UNIT_OFFSETS, np.asarray(index.unit_offsets, dtype=np.int64))
         if index.unit_vectors is not None:
-            np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
+            if index.unit_scales is not None:
+                _save_array(tmp / UNIT_VECTORS, index.unit_vectors, np.int8)
+                np.save(tmp / UNIT_SCALES, np.asarray(index.unit_scales, dtype=np.float32))
+            else:
+                _save_array(tmp / UNIT_VECTORS, index.unit_vectors, np.float16)
         _save_documents(tmp, index)
         (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in tmp.rglob("*"):
@@ -225,18 +242,18 @@ def save(directory: Path, index: Index) -> None:
         raise
 
 
-def _save_full_vectors(target: Path, full: np.ndarray | Path | None) -> None:
-    if full is None:
-        return
-    if isinstance(full, np.memmap) and full.filename:
-        full = Path(full.filename)
-    if isinstance(full, Path):
-        try:  # written by the build beside the index: link it, 1 GB at a million chunks
-            os.link(full, target)
+def _save_array(target: Path, array: np.ndarray | Path, dtype) -> None:
+    """An array as .npy; one the build wrote to a file (a path, or a memory map of it) is
+    linked, not copied: gigabytes at a million chunks."""
+    if isinstance(array, np.memmap) and array.filename and array.dtype == dtype:
+        array = Path(array.filename)
+    if isinstance(array, Path):
+        try:
+            os.link(array, target)
         except OSError:
-            shutil.copyfile(full, target)
+            shutil.copyfile(array, target)
         return
-    np.save(target, np.asarray(full, dtype=np.float16))
+    np.save(target, np.asarray(array, dtype=dtype))
 
 
 def _save_chunks(tmp: Path, chunks: Sequence[Chunk]) -> None:
@@ -366,6 +383,7 @@ def load(directory: Path) -> Index:
         units = np.load(directory / UNITS, mmap_mode="r")
         unit_offsets = np.load(directory / UNIT_OFFSETS, mmap_mode="r")
         unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r") if (directory / UNIT_VECTORS).exists() else None
+        unit_scales = np.load(directory / UNIT_SCALES, mmap_mode="r") if (directory / UNIT_SCALES).exists() else None
     except (OSError, ValueError):
         raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
     documents: dict[str, DocumentInfo] = {}
@@ -389,6 +407,8 @@ def load(directory: Path) -> Index:
         units.ndim != 2
         or units.shape[1] != 3
         or (unit_vectors is not None and len(units) != len(unit_vectors))
+        or (unit_scales is not None and len(units) != len(unit_scales))
+        or (unit_vectors is not None and unit_vectors.dtype == np.int8 and unit_scales is None)
         or len(unit_offsets) != len(chunks) + 1
         or (len(unit_offsets) and int(unit_offsets[-1]) != len(units))
     ):
@@ -411,6 +431,7 @@ def load(directory: Path) -> Index:
         texts,
         full,
         unit_offsets,
+        unit_scales,
     )
     return index
 
