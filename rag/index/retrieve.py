@@ -45,24 +45,30 @@ class Retriever:
 
     def sentence_scores(self, qvec: np.ndarray, chunk_ids: np.ndarray) -> list[np.ndarray]:
         """Cosine similarity of every sentence of each given chunk to the question."""
+        sims, bounds = self._sentence_sims(qvec, chunk_ids)
+        return [sims[bounds[j] : bounds[j + 1]] for j in range(len(chunk_ids))]
+
+    def _sentence_sims(self, qvec: np.ndarray, chunk_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences' similarities of the given chunks, one flat array, and bounds:
+        chunk j's are sims[bounds[j]:bounds[j + 1]]. Index arithmetic, no loop per chunk."""
         off = self.index.unit_offsets
-        if self.index.unit_vectors is None:  # a large index keeps no sentence vectors: embed them now
+        ids = np.asarray(chunk_ids, dtype=np.int64)
+        starts = np.asarray(off[ids], dtype=np.int64)
+        lengths = np.asarray(off[ids + 1], dtype=np.int64) - starts
+        bounds = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        rows = np.repeat(starts - bounds[:-1], lengths) + np.arange(bounds[-1])
+        if self.index.unit_vectors is None:  # the index keeps no sentence vectors: embed them now
             texts: list[str] = []
-            bounds = [0]
-            for i in chunk_ids:
-                c = self.index.chunks[i]
+            for i in ids:
+                c = self.index.chunks[int(i)]
                 texts.extend(c.text[s - c.start : e - c.start] for s, e in self.index.units[off[i] : off[i + 1]])
-                bounds.append(len(texts))
             sims = self.embedder.encode(texts) @ qvec if texts else np.zeros(0, np.float32)
-            return [sims[bounds[j] : bounds[j + 1]] for j in range(len(chunk_ids))]
-        if len(chunk_ids) == len(self.index.chunks):  # one product over all sentences
-            sims = self.index.unit_matrix @ qvec
-            return [sims[off[i] : off[i + 1]] for i in chunk_ids]
-        rows = [np.arange(off[i], off[i + 1]) for i in chunk_ids]
-        flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        sims = self.index.sentence_rows(flat) @ qvec
-        row_bounds = np.cumsum([0] + [len(r) for r in rows])
-        return [sims[row_bounds[j] : row_bounds[j + 1]] for j in range(len(rows))]
+        elif len(ids) == len(self.index.chunks):  # one product over all sentences
+            sims = (self.index.unit_matrix @ qvec)[rows]
+        else:
+            sims = self.index.sentence_sims(rows, qvec)
+        return sims, bounds
 
     def query(self, question: str) -> Query:
         """The question as retrieval reads it (the answer stage builds it once, beside its
@@ -102,11 +108,18 @@ class Retriever:
                 extra = extra[~np.isin(extra, ids)]
                 ids = np.concatenate([ids, extra])
                 dense = np.concatenate([dense, self._cosines(qvec, extra)])
+        sentences = None
+        semantic: np.ndarray
         if self.index.unit_vectors is not None:
-            sentences = self.sentence_scores(qvec, ids)
-            semantic = dense + np.array([s.max() if s.size else d for s, d in zip(sentences, dense)], dtype=np.float32)
+            sims, bounds = self._sentence_sims(qvec, ids)
+            best = dense.astype(np.float32)  # a chunk without sentences counts its own similarity
+            some = bounds[1:] > bounds[:-1]
+            if some.any():
+                best[some] = np.maximum.reduceat(sims, bounds[:-1][some])
+            semantic = dense + best
+            sentences = (sims, bounds)
         else:  # no stored sentence vectors: the chunk's own similarity, twice, keeps the fused scale
-            sentences, semantic = None, 2 * dense
+            semantic = 2 * dense
         if lexical_all is None:  # mode "dense"
             fused = semantic
             lexical = None
@@ -120,7 +133,7 @@ class Retriever:
             dense[order],
             None if lexical is None else lexical[order],
             qvec,
-            None if sentences is None else [sentences[i] for i in order],
+            None if sentences is None else [sentences[0][sentences[1][i] : sentences[1][i + 1]] for i in order],
         )
 
     def _cosines(self, qvec: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -131,6 +131,15 @@ class Index:
             self._matrix = self.sentence_rows(slice(None))
         return self._matrix
 
+    def sentence_sims(self, rows: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Inner products of the given sentences' vectors with qvec (int8 rows are scaled
+        after the product: one multiply per row, not per element)."""
+        assert self.unit_vectors is not None, "only an index with sentence vectors has them"
+        sims = np.asarray(self.unit_vectors[rows], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+        if self.unit_scales is not None:
+            sims *= np.asarray(self.unit_scales[rows], dtype=np.float32)
+        return sims
+
     def sentence_rows(self, rows) -> np.ndarray:
         """Sentence vectors (by row, or a slice) as float32."""
         assert self.unit_vectors is not None, "only an index with sentence vectors has them"
