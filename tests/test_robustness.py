@@ -214,7 +214,7 @@ def damage_sentences(idx: Path):
     "damage, words",
     [
         (damage_truncated_faiss, "vectors.faiss"),
-        (damage_chunk_table, "vectors for"),
+        (damage_chunk_table, "chunks.jsonl"),
         (damage_newer_format, "newer rag"),
         (damage_manifest_garbage, "unreadable"),
         (damage_manifest_incomplete, "incomplete"),

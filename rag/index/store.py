@@ -59,7 +59,12 @@ class ChunkTable(Sequence[Chunk]):
         self.offsets = offsets
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            self._map: mmap.mmap | bytes = b""
+            if size:
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                if hasattr(mmap, "MADV_RANDOM"):
+                    mapped.madvise(mmap.MADV_RANDOM)  # one line at a time: no read-ahead
+                self._map = mapped
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -157,7 +162,7 @@ class Index:
 
     def _mapped_vectors(self) -> np.ndarray | None:
         if isinstance(self.full_vectors, Path):
-            self.full_vectors = np.load(self.full_vectors, mmap_mode="r")
+            self.full_vectors = dense.mapped(self.full_vectors)
         return None if isinstance(self.full_vectors, Path) else self.full_vectors
 
     def search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -370,13 +375,13 @@ def load(directory: Path) -> Index:
     full = None
     if dense.is_compressed(kind):
         try:
-            full = np.load(directory / FULL_VECTORS, mmap_mode="r")
+            full = dense.mapped(directory / FULL_VECTORS)
         except (OSError, ValueError):
             raise IndexCorrupt(f"{directory / FULL_VECTORS} is missing or damaged; {rebuild}") from None
         if full.shape != (vectors.ntotal, vectors.d):
             raise IndexCorrupt(f"{directory / FULL_VECTORS} does not match {VECTORS}; {rebuild}")
     try:
-        offsets = np.load(directory / CHUNK_OFFSETS, mmap_mode="r")
+        offsets = dense.mapped(directory / CHUNK_OFFSETS)
         chunks = ChunkTable(directory / CHUNKS, offsets)
         if len(offsets) < 1 or int(offsets[-1]) != (directory / CHUNKS).stat().st_size:
             raise ValueError("offsets do not end at the end of the file")
@@ -389,10 +394,10 @@ def load(directory: Path) -> Index:
     except Exception:
         raise IndexCorrupt(f"{directory / LEXICAL} is missing or damaged; {rebuild}") from None
     try:
-        units = np.load(directory / UNITS, mmap_mode="r")
-        unit_offsets = np.load(directory / UNIT_OFFSETS, mmap_mode="r")
-        unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r") if (directory / UNIT_VECTORS).exists() else None
-        unit_scales = np.load(directory / UNIT_SCALES, mmap_mode="r") if (directory / UNIT_SCALES).exists() else None
+        units = dense.mapped(directory / UNITS)
+        unit_offsets = dense.mapped(directory / UNIT_OFFSETS)
+        unit_vectors = dense.mapped(directory / UNIT_VECTORS) if (directory / UNIT_VECTORS).exists() else None
+        unit_scales = dense.mapped(directory / UNIT_SCALES) if (directory / UNIT_SCALES).exists() else None
     except (OSError, ValueError):
         raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
     documents: dict[str, DocumentInfo] = {}

@@ -16,6 +16,7 @@ exact search becomes slower than it (see EXACT_UP_TO in rag/config.py).
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,17 @@ NPROBE = 48  # inverted lists searched per question (of nlist)
 RERANK = 256  # candidates re-scored exactly
 TRAIN_PER_LIST = 40  # k-means wants ~39 points per centroid; more adds training time only
 BLOCK = 16_384  # vectors added (and read from disk) at a time: bounded memory
+
+
+def mapped(path: Path, random: bool = True) -> np.ndarray:
+    """An .npy opened memory-mapped, read-only. random: rows are read here and there (a
+    question's candidates), so the kernel is told not to read ahead: a cold row costs one
+    page from disk, not the 128 KB around it, and the pages of the process stay few."""
+    array = np.load(path, mmap_mode="r")
+    handle = getattr(array, "_mmap", None)
+    if random and handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        handle.madvise(mmap.MADV_RANDOM)
+    return array
 
 
 def nlist_for(n: int) -> int:
