@@ -111,13 +111,22 @@ def retrieval(index: Path, gold: list[dict]) -> dict:
     open_s = time.perf_counter() - t
     questions = [g["question"] for g in gold]
     retriever.search(questions[0], 5)
-    total, cpu, embed, hits = [], [], [], 0
+    # Two passes over the questions: the first reads the index pages it needs from disk (or
+    # the page cache), as the first questions after opening do; the second finds them in memory.
+    passes: list[dict] = []
+    hits = 0
+    for first in (True, False):
+        wall, cpu = [], []
+        for g in gold:
+            t, c = time.perf_counter(), time.process_time()
+            found = retriever.search(g["question"], 5)
+            wall.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+            if first:
+                hits += passage_hit([h.chunk for h in found], g.get("answers") or [])
+        passes.append({"wall": wall, "cpu": cpu})
+    embed = []
     for g in gold:
-        t, c = time.perf_counter(), time.process_time()
-        found = retriever.search(g["question"], 5)
-        total.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-        hits += passage_hit([h.chunk for h in found], g.get("answers") or [])
         t = time.perf_counter()
         retriever.embedder.encode([g["question"]])
         embed.append(time.perf_counter() - t)
@@ -132,12 +141,14 @@ def retrieval(index: Path, gold: list[dict]) -> dict:
     return {
         "chunks": retriever.index.manifest["chunks"],
         "vector_index": retriever.index.manifest.get("vector_index"),
-        "p50_ms": pct(total, 0.5) * 1000,
-        "p95_ms": pct(total, 0.95) * 1000,
+        "p50_ms": pct(passes[1]["wall"], 0.5) * 1000,
+        "p95_ms": pct(passes[1]["wall"], 0.95) * 1000,
+        "first_pass_p50_ms": pct(passes[0]["wall"], 0.5) * 1000,
+        "first_pass_p95_ms": pct(passes[0]["wall"], 0.95) * 1000,
         # CPU time of this process: the work, without the waits for a core that other
         # processes on the same cores add to the wall time
-        "cpu_p50_ms": pct(cpu, 0.5) * 1000,
-        "cpu_p95_ms": pct(cpu, 0.95) * 1000,
+        "cpu_p50_ms": pct(passes[1]["cpu"], 0.5) * 1000,
+        "cpu_p95_ms": pct(passes[1]["cpu"], 0.95) * 1000,
         "question_embedding_p50_ms": pct(embed, 0.5) * 1000,
         "vector_search_p50_ms": pct(vector, 0.5) * 1000,
         "passage_hit@5": hits / len(gold),
