@@ -21,8 +21,9 @@ def index(
     progress: Callable[[int, int], None] | None = None,
     full: bool = False,
     reading: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> IndexReport:
-    return build_index(paths, settings, progress, full, reading)
+    return build_index(paths, settings, progress, full, reading, workers)
 
 
 def open_retriever(settings: Settings, loaded: Embedder | None = None) -> Retriever:

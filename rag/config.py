@@ -35,8 +35,12 @@ class Settings:
     threads: int | None = None  # None: llama.cpp's default for this machine
     chunk_chars: int = 1200  # chosen by scripts/bench_retrieval.py (README: Retrieval)
     chunk_overlap: int = 120
-    exact_search_up_to: int = 20_000  # chunks; larger indexes use an HNSW graph
-    sentence_vectors_up_to: int = 20_000  # chunks; larger indexes embed sentences when asked
+    # chunks; larger indexes are compressed (IVF-PQ, exact re-scoring) and memory-mapped: from
+    # 10,000 vectors exact search measured slower than that (scripts/bench.py --large, "compression pays from")
+    exact_search_up_to: int = 10_000
+    # None: every index keeps its sentences' vectors (int8 in a large one); a number: larger
+    # indexes keep none and a question embeds its chunks' sentences (faster build, slower question)
+    sentence_vectors_up_to: int | None = None
     max_file_mb: int = 1024  # larger files are skipped with a warning (0: no limit)
     read_timeout: int = 120  # seconds to read one HTML/PDF/DOCX/EPUB file before it is skipped
 

@@ -146,7 +146,8 @@ def test_lexical_index_scores_like_bm25s():
 @pytest.mark.e2e
 @pytest.mark.llm
 def test_large_index_layout_answers_the_same(tmp_path):
-    """Above the size thresholds the index uses HNSW and keeps no sentence vectors."""
+    """Above the size thresholds the index is compressed and, with sentence_vectors_up_to
+    set, keeps no sentence vectors (a question embeds its chunks' sentences)."""
     import json
 
     from conftest import SEEDS
@@ -160,7 +161,7 @@ def test_large_index_layout_answers_the_same(tmp_path):
     settings = replace(settings, exact_search_up_to=1, sentence_vectors_up_to=1)
     app.index([SEEDS], settings)
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
-    assert manifest["vector_index"].startswith("hnsw") and manifest["sentence_vectors"] is False
+    assert manifest["vector_index"].startswith("ivf") and manifest["sentence_vectors"] is False
     assert not (tmp_path / "idx" / "sentence_vectors.npy").exists()
     out = ask_json(tmp_path / "idx", "Wer wird Interims-CEO von Scale AI?")
     assert "Jason Droege" in out["answer"]

@@ -60,12 +60,12 @@ def test_second_run_over_an_unchanged_corpus_does_no_embedding(corpus, tmp_path,
     assert first.exit_code == 0 and index_counts(first.output)["added"] == 5
     before = {p.name: p.stat().st_mtime_ns for p in idx.iterdir()}
 
-    import rag.index.build
+    import rag.index.encode
 
-    def no_embedder(spec):
+    def no_embedder(spec, threads=None):
         raise AssertionError("an unchanged corpus loaded the embedder")
 
-    monkeypatch.setattr(rag.index.build, "load_embedder", no_embedder)
+    monkeypatch.setattr(rag.index.encode, "load_embedder", no_embedder)
     second = run("index", str(corpus), "--index", str(idx))
     assert second.exit_code == 0, second.output
     assert "up to date" in second.output and index_counts(second.output)["unchanged"] == 5
@@ -214,7 +214,7 @@ def damage_sentences(idx: Path):
     "damage, words",
     [
         (damage_truncated_faiss, "vectors.faiss"),
-        (damage_chunk_table, "vectors for"),
+        (damage_chunk_table, "chunks.jsonl"),
         (damage_newer_format, "newer rag"),
         (damage_manifest_garbage, "unreadable"),
         (damage_manifest_incomplete, "incomplete"),

@@ -90,9 +90,16 @@ def command_settings(**options) -> Settings:
 @index_option
 @click.option("--embedder", help="'use' (default, multilingual), 'minilm', or a sentence-transformers model folder.")
 @click.option("--full", is_flag=True, help="Re-embed every file, not only the added and changed ones.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes that embed, each on its share of the cores (README: Speed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @fail_cleanly
-def index_cmd(paths, index_dir, embedder, full, as_json):
+def index_cmd(paths, index_dir, embedder, full, workers, as_json):
     """Index articles under PATHS (default: seeds/): .txt, .md, .html, .pdf, .docx, .epub."""
     from rag import app
 
@@ -115,7 +122,9 @@ def index_cmd(paths, index_dir, embedder, full, as_json):
         return progress
 
     try:
-        report = app.index(paths, settings, bar_for("Embedding chunks", 1), full, bar_for("Reading documents", 10))
+        report = app.index(
+            paths, settings, bar_for("Embedding chunks", 1), full, bar_for("Reading documents", 10), workers=workers
+        )
     finally:
         for bar in bars.values():
             bar.__exit__(None, None, None)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +18,9 @@ from rag import __version__
 from rag.config import DEFAULT_EMBEDDER, Settings
 from rag.errors import CorpusError, RagError
 from rag.index import store
-from rag.index.embedders import EmbedderSpec, load_embedder, resolve_embedder
+from rag.index import vectors as dense
+from rag.index.embedders import Embedder, EmbedderSpec, resolve_embedder
+from rag.index.encode import Encoder
 from rag.index.lexical import LexicalIndex
 from rag.ingest.chunking import chunk_document
 from rag.ingest.corpus import Skipped, SourceFile, no_readable_file, scan_corpus, windows
@@ -25,30 +30,7 @@ from rag.ingest.readers.text import heading_sections
 from rag.lang.text import detect_language, sentence_spans
 from rag.types import Chunk, Document, DocumentInfo
 
-ENCODE_BATCH = 2048  # texts per call: bounded memory whatever the corpus size
-
-
-def encode_in_batches(embedder, texts, n: int, dtype, progress) -> np.ndarray:
-    """Embed n texts into one preallocated array, a batch at a time."""
-    out = None
-    batch: list[str] = []
-    row = 0
-    for text in texts:
-        batch.append(text)
-        if len(batch) == ENCODE_BATCH:
-            out, row = _put(embedder.encode(batch, progress=progress), out, row, n, dtype), row + len(batch)
-            batch = []
-    if batch or out is None:
-        vecs = embedder.encode(batch, progress=progress) if batch else np.zeros((0, embedder.dim), np.float32)
-        out = _put(vecs, out, row, n, dtype)
-    return out
-
-
-def _put(vecs: np.ndarray, out, row: int, n: int, dtype) -> np.ndarray:
-    if out is None:
-        out = np.zeros((n, vecs.shape[1]), dtype=dtype)
-    out[row : row + len(vecs)] = vecs
-    return out
+BLOCK = 16_384  # chunk vectors assembled at a time (reused and new rows, in chunk order)
 
 
 @dataclass
@@ -210,15 +192,18 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     full: bool = False,
     reading: Callable[[int, int], None] | None = None,
+    workers: int = 1,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
     """Index `paths` into settings.index_dir, re-embedding only files added or changed since
     the index was last built (full=True: everything). progress(done, total) per batch
-    embedded; reading(done, total) per document read."""
+    embedded; reading(done, total) per document read. workers: processes that embed;
+    embedder: one already loaded, used in this process (its spec must be the index's)."""
     with store.write_lock(settings.index_dir):
-        return _build(paths, settings, progress, full, reading)
+        return _build(paths, settings, progress, full, reading, workers, embedder)
 
 
-def _build(paths, settings, progress, full, reading=None) -> IndexReport:
+def _build(paths, settings, progress, full, reading=None, workers=1, embedder=None) -> IndexReport:
     t0 = time.perf_counter()
     max_bytes = settings.max_file_mb * 2**20 if settings.max_file_mb else None
     files, skipped = scan_corpus(paths, max_bytes)
@@ -235,6 +220,8 @@ def _build(paths, settings, progress, full, reading=None) -> IndexReport:
             wanted = resolve_embedder(DEFAULT_EMBEDDER)
         old = _previous(settings, wanted)
     spec = old.embedder if old else resolve_embedder(settings.embedder or DEFAULT_EMBEDDER)
+    if embedder is not None and not embedder.spec.same_model(spec):
+        raise RagError(f"embedder {embedder.spec.name} given for an index of {spec.name}")
     files, read, unreadable, read_notes = read_documents(files, old, settings, reading)
     skipped, notes = skipped + unreadable, notes + read_notes
     if not files:
@@ -242,31 +229,39 @@ def _build(paths, settings, progress, full, reading=None) -> IndexReport:
     plan = _plan(files, old, settings, read)
     pieces, entries, counts = plan.pieces, plan.entries, plan.counts
     chunks = [p.chunk for p in pieces]
-    # Sentence vectors sharpen retrieval (README) but cost ~8 vectors per chunk: above this
-    # size the index keeps their offsets only and embeds the retrieved chunks' sentences
-    # when a question needs them.
-    with_sentences = len(chunks) <= settings.sentence_vectors_up_to
+    # Sentence vectors sharpen retrieval (README) and cost ~6 short texts per chunk to embed;
+    # embedding them per question instead took most of a large index's retrieval time
+    # (scripts/bench.py), so by default every index keeps them.
+    with_sentences = settings.sentence_vectors_up_to is None or len(chunks) <= settings.sentence_vectors_up_to
     reuse_units = old is not None and (old.unit_vectors is not None) == with_sentences
-    if old and not reuse_units:
-        pieces = [_Piece(p.chunk, p.language) for p in pieces]  # re-embed all: the layout changes
     formats = dict(Counter(format_label(sf) for sf in files).most_common())
     report = IndexReport(len(files), len(chunks), skipped, 0.0, **counts, notes=notes, formats=formats)
     if (
         old
         and not (counts["added"] or counts["changed"] or counts["removed"])
         and reuse_units
-        and old.manifest.get("vector_index") == store.describe_kind(len(chunks), settings.exact_search_up_to)
+        and old.manifest.get("vector_index") == dense.kind_for(len(chunks), settings.exact_search_up_to)
     ):
         report.written, report.seconds = False, time.perf_counter() - t0
         return report
 
-    unit_chunks, units = [], []
+    unit_chunks, units = array("i"), array("i")
     for i, c in enumerate(chunks):
         for s, e in sentence_spans(c.text):
             unit_chunks.append(i)
-            units.append((c.start + s, c.start + e))
-    fresh = [i for i, p in enumerate(pieces) if p.row is None]
-    fresh_units = [u for u, i in enumerate(unit_chunks) if pieces[i].row is None] if with_sentences else []
+            units.extend((c.start + s, c.start + e))
+    unit_chunk_ids = np.frombuffer(unit_chunks, dtype=np.int32) if len(unit_chunks) else np.zeros(0, np.int32)
+    unit_spans = (np.frombuffer(units, dtype=np.int32) if len(units) else np.zeros(0, np.int32)).reshape(-1, 2)
+    piece_rows = np.array([-1 if p.row is None else p.row for p in pieces], dtype=np.int64)
+    fresh = np.flatnonzero(piece_rows < 0)
+    unit_rows = np.full(len(unit_chunk_ids), -1, dtype=np.int64)  # each sentence's row in the old index
+    if with_sentences and old is not None and reuse_units and len(unit_chunk_ids):
+        new_off = np.searchsorted(unit_chunk_ids, np.arange(len(chunks) + 1))
+        row = piece_rows[unit_chunk_ids]
+        known = row >= 0
+        within = np.arange(len(unit_chunk_ids)) - new_off[unit_chunk_ids]
+        unit_rows[known] = np.asarray(old.unit_offsets, dtype=np.int64)[row[known]] + within[known]
+    fresh_units = np.flatnonzero(unit_rows < 0) if with_sentences else np.zeros(0, np.int64)
     total = len(fresh) + len(fresh_units)
     done = 0
 
@@ -276,64 +271,116 @@ def _build(paths, settings, progress, full, reading=None) -> IndexReport:
         if progress:
             progress(done, total)
 
-    embedder = load_embedder(spec) if total else None
-    if embedder is not None:
-        dim = embedder.dim
-    else:
-        assert old is not None, "nothing to embed means every chunk is reused from an old index"
-        dim = old.manifest["embedder_dim"]
-    vectors = np.zeros((len(chunks), dim), np.float32)
-    if old and len(fresh) < len(chunks):
-        reused = [i for i, p in enumerate(pieces) if p.row is not None]
-        vectors[reused] = old.vectors.reconstruct_batch(np.array([pieces[i].row for i in reused], dtype=np.int64))
-    if fresh:
-        vectors[fresh] = encode_in_batches(embedder, (chunks[i].text for i in fresh), len(fresh), np.float32, tick)
-    unit_vectors = None
-    if with_sentences:
-        unit_vectors = np.zeros((len(units), dim), np.float16)
-        if old and len(fresh_units) < len(units):
-            assert old.unit_vectors is not None, "units are reused only from an index with sentence vectors"
-            off = old.unit_offsets
-            new_off = np.searchsorted(np.array(unit_chunks, dtype=np.int64), np.arange(len(chunks) + 1))
-            for i, p in enumerate(pieces):
-                if p.row is not None:
-                    unit_vectors[new_off[i] : new_off[i + 1]] = old.unit_vectors[off[p.row] : off[p.row + 1]]
-        if fresh_units:
-            texts = (
-                chunks[unit_chunks[u]].text[
-                    units[u][0] - chunks[unit_chunks[u]].start : units[u][1] - chunks[unit_chunks[u]].start
-                ]
-                for u in fresh_units
-            )
-            unit_vectors[fresh_units] = encode_in_batches(embedder, texts, len(fresh_units), np.float16, tick)
-    report.embedded = total
-    vector_index = store.build_faiss(vectors, exact_up_to=settings.exact_search_up_to)
-    manifest = {
-        "format": store.FORMAT_VERSION,
-        "rag_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "embedder": spec.to_json(),
-        "embedder_dim": int(dim),
-        "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"},
-        "vector_index": store.describe_faiss(vector_index),
-        "sentence_vectors": with_sentences,
-        "chunks": len(chunks),
-        "sentences": len(units),
-        "files": entries,
-    }
-    del vectors  # faiss holds its own copy
-    languages = [p.language for p in pieces]
-    index = store.Index(
-        manifest,
-        chunks,
-        vector_index,
-        LexicalIndex.build([c.text for c in chunks], languages),
-        np.array(units, dtype=np.int32).reshape(-1, 2),
-        np.array(unit_chunks, dtype=np.int32),
-        unit_vectors,
-        plan.documents,
-        plan.texts,
-    )
-    store.save(settings.index_dir, index)
+    kind = dense.kind_for(len(chunks), settings.exact_search_up_to)
+    scratch = None
+    if dense.is_compressed(kind):
+        # Vectors are streamed to disk beside the index, a block at a time: a million 512-d
+        # chunk vectors would be 2 GB in memory as float32, their sentences' several more.
+        # (a .tmp- name: write_lock clears what a killed run left)
+        parent, name = settings.index_dir.parent, settings.index_dir.name
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-vectors-", dir=parent))
+    try:
+        with Encoder(spec, workers, embedder) as encoder:
+            if total:
+                dim = encoder.dim
+            else:
+                assert old is not None, "nothing to embed means every chunk is reused from an old index"
+                dim = old.manifest["embedder_dim"]
+            chunk_stream = encoder.encode_stream((chunks[i].text for i in fresh), tick)
+            blocks = _assemble(piece_rows, old.chunk_vectors if old else None, chunk_stream, dim)
+            full_vectors: Path | None = None
+            if scratch is not None:
+                full_vectors = scratch / store.FULL_VECTORS
+                out = dense.VectorFile(full_vectors, len(chunks), dim)
+                for block in blocks:
+                    out.write(block)
+                out.close()
+                vector_index = dense.build(kind, full_vectors, len(chunks), dim)
+            else:
+                vecs = np.concatenate(list(blocks)) if chunks else np.zeros((0, dim), np.float32)
+                vector_index = dense.build(kind, vecs, len(chunks), dim)
+                del vecs
+            unit_vectors, unit_scales = None, None
+            if with_sentences:
+
+                def text_of(u: int) -> str:
+                    c = chunks[unit_chunk_ids[u]]
+                    return c.text[unit_spans[u][0] - c.start : unit_spans[u][1] - c.start]
+
+                unit_stream = encoder.encode_stream((text_of(int(u)) for u in fresh_units), tick)
+                fetch = old.sentence_rows if old is not None and old.unit_vectors is not None else None
+                blocks = _assemble(unit_rows, fetch, unit_stream, dim)
+                if scratch is not None:  # int8 with a scale per row, streamed to disk
+                    path = scratch / store.UNIT_VECTORS
+                    out = dense.VectorFile(path, len(unit_chunk_ids), dim, np.int8)
+                    scales = []
+                    for block in blocks:
+                        q, scale = dense.quantize(block)
+                        out.write(q)
+                        scales.append(scale)
+                    out.close()
+                    unit_vectors = np.load(path, mmap_mode="r")
+                    unit_scales = np.concatenate(scales) if scales else np.zeros(0, np.float32)
+                else:
+                    unit_vectors = np.zeros((len(unit_chunk_ids), dim), np.float16)
+                    at = 0
+                    for block in blocks:
+                        unit_vectors[at : at + len(block)] = block
+                        at += len(block)
+        report.embedded = total
+        manifest = {
+            "format": store.FORMAT_VERSION,
+            "rag_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "embedder": spec.to_json(),
+            "embedder_dim": int(dim),
+            "chunking": {"max_chars": settings.chunk_chars, "overlap": settings.chunk_overlap, "unit": "sentence"},
+            "vector_index": kind,
+            "sentence_vectors": with_sentences,
+            "chunks": len(chunks),
+            "sentences": len(unit_chunk_ids),
+            "files": entries,
+        }
+        languages = [p.language for p in pieces]
+        index = store.Index(
+            manifest,
+            chunks,
+            vector_index,
+            LexicalIndex.build([c.text for c in chunks], languages),
+            unit_spans,
+            unit_chunk_ids,
+            unit_vectors,
+            plan.documents,
+            plan.texts,
+            full_vectors,
+            unit_scales=unit_scales,
+        )
+        store.save(settings.index_dir, index)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _assemble(old_rows: np.ndarray, fetch_old, fresh: Iterator[np.ndarray], dim: int) -> Iterator[np.ndarray]:
+    """All rows in order, a block at a time: row i from the old index when old_rows[i] >= 0
+    (fetch_old(rows) gives them), else the next vectors of the fresh stream (embedded in
+    the encoder's batches, whatever the blocks: 1 and N workers embed the same batches)."""
+    pending = np.zeros((0, dim), np.float32)
+    for start in range(0, len(old_rows), BLOCK):
+        rows = old_rows[start : start + BLOCK]
+        out = np.zeros((len(rows), dim), np.float32)
+        reused = rows >= 0
+        if reused.any():
+            out[reused] = fetch_old(rows[reused])
+        need = int((~reused).sum())
+        parts = [pending]
+        have = len(pending)
+        while have < need:
+            parts.append(next(fresh))
+            have += len(parts[-1])
+        pending = np.concatenate(parts) if len(parts) > 1 else pending
+        out[~reused] = pending[:need]
+        pending = pending[need:]
+        yield out

@@ -1,7 +1,12 @@
-"""An index on disk: manifest.json, vectors.faiss, chunks.jsonl, lexical/, and for documents
-that are not plain text (HTML, PDF, DOCX, EPUB) documents.jsonl (format, metadata, page and
-section map) and texts/ (each one's extracted text, named by the original file's sha256:
-a citation's offsets are into it).
+"""An index on disk: manifest.json, vectors.faiss (and vectors.npy for a compressed one),
+chunks.jsonl with its line offsets, lexical/, the sentence table, and for documents that are
+not plain text (HTML, PDF, DOCX, EPUB) documents.jsonl (format, metadata, page and section
+map) and texts/ (each one's extracted text, named by the original file's sha256: a
+citation's offsets are into it).
+
+Loading opens the large parts memory-mapped (chunk table, sentence table, lexical postings,
+compressed vectors): a question reads the rows it needs, so a process answering from a
+million-chunk index holds a small part of it in memory.
 
 The manifest says what built the index (format, embedder, chunking, a hash per file) so a
 mismatch is caught when it is loaded instead of producing wrong answers. An index is written
@@ -12,16 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
 from rag.errors import IndexBusy, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.index import vectors as dense
 from rag.index.embedders import EmbedderSpec
 from rag.index.lexical import LexicalIndex
 from rag.types import Chunk, DocumentInfo
@@ -29,13 +37,59 @@ from rag.types import Chunk, DocumentInfo
 if TYPE_CHECKING:  # faiss is imported when an index is built or loaded: `rag --help` stays instant
     import faiss
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
+FULL_VECTORS = "vectors.npy"  # float16 chunk vectors beside a compressed index: exact re-scoring
 CHUNKS = "chunks.jsonl"
+CHUNK_OFFSETS = "chunk_offsets.npy"  # int64 byte offset of each line of chunks.jsonl, and the end
 LEXICAL = "lexical"
 UNITS = "sentences.npy"  # (chunk, start, end) per sentence, grouped by chunk
-UNIT_VECTORS = "sentence_vectors.npy"  # float16 embeddings of those sentences
+UNIT_OFFSETS = "sentence_offsets.npy"  # int64: chunk i's sentences are rows [off[i], off[i + 1])
+UNIT_VECTORS = "sentence_vectors.npy"  # embeddings of those sentences: float16, or int8 in a large index
+UNIT_SCALES = "sentence_scales.npy"  # float32 per int8 row: row * scale is the vector
+
+
+class ChunkTable(Sequence[Chunk]):
+    """The chunks of an index on disk, read one line of chunks.jsonl at a time through a
+    memory map: opening a million-chunk index reads none of them."""
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        self.path = path
+        self.offsets = offsets
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self._map: mmap.mmap | bytes = b""
+            if size:
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                if hasattr(mmap, "MADV_RANDOM"):
+                    mapped.madvise(mmap.MADV_RANDOM)  # one line at a time: no read-ahead
+                self._map = mapped
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return Chunk(**json.loads(self._map[int(self.offsets[i]) : int(self.offsets[i + 1])]))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    yield Chunk(**json.loads(line))
+
+
 DOCUMENTS = "documents.jsonl"  # one DocumentInfo per document with a format, metadata or map
 TEXTS = "texts"  # <sha256>.txt: the extracted text of each document that is not plain text
 
@@ -43,15 +97,23 @@ TEXTS = "texts"  # <sha256>.txt: the extracted text of each document that is not
 @dataclass
 class Index:
     manifest: dict
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a ChunkTable when loaded from disk
     vectors: faiss.Index  # over the chunk embeddings, in chunk order
     lexical: LexicalIndex
     units: np.ndarray  # (n, 2) int32 document offsets of every chunk's sentences, by chunk
     unit_chunks: np.ndarray  # (n,) int32 chunk of each sentence
-    unit_vectors: np.ndarray | None  # (n, dim) float16; None for large corpora (embedded when needed)
+    # (n, dim) float16, or int8 rows times unit_scales (a large index); None when the index
+    # keeps no sentence vectors (sentence_vectors_up_to): a question embeds them when needed
+    unit_vectors: np.ndarray | None
     documents: dict[str, DocumentInfo] = field(default_factory=dict)  # by source
     # sha256 of an original file -> its extracted text, or the stored file that holds it
     texts: dict[str, str | Path] = field(default_factory=dict)
+    # float16 chunk vectors (memory-mapped) beside a compressed vector index, or the .npy
+    # file of them a build wrote; None for an exact index (its vectors are in it)
+    full_vectors: np.ndarray | Path | None = None
+    # unit_offsets as stored (memory-mapped); None: computed from unit_chunks
+    sentence_offsets: np.ndarray | None = field(default=None, repr=False)
+    unit_scales: np.ndarray | None = None  # (n,) float32 when unit_vectors are int8
 
     def text_of(self, source: str) -> str | None:
         """The extracted text a document's citations point into; None for a text file
@@ -69,50 +131,53 @@ class Index:
     @property
     def unit_matrix(self) -> np.ndarray:
         """The sentence vectors as float32 in memory, converted once (they are stored as
-        float16 to halve the index on disk)."""
+        float16 to halve the index on disk). For a small index: all its sentences at once."""
         if getattr(self, "_matrix", None) is None:
-            self._matrix = np.asarray(self.unit_vectors, dtype=np.float32)
+            self._matrix = self.sentence_rows(slice(None))
         return self._matrix
+
+    def sentence_sims(self, rows: np.ndarray, qvec: np.ndarray) -> np.ndarray:
+        """Inner products of the given sentences' vectors with qvec (int8 rows are scaled
+        after the product: one multiply per row, not per element)."""
+        assert self.unit_vectors is not None, "only an index with sentence vectors has them"
+        sims = np.asarray(self.unit_vectors[rows], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+        if self.unit_scales is not None:
+            sims *= np.asarray(self.unit_scales[rows], dtype=np.float32)
+        return sims
+
+    def sentence_rows(self, rows) -> np.ndarray:
+        """Sentence vectors (by row, or a slice) as float32."""
+        assert self.unit_vectors is not None, "only an index with sentence vectors has them"
+        out = np.asarray(self.unit_vectors[rows], dtype=np.float32)
+        if self.unit_scales is not None:
+            out *= np.asarray(self.unit_scales[rows], dtype=np.float32)[:, None]
+        return out
 
     @property
     def unit_offsets(self) -> np.ndarray:
         """unit_offsets[i]:unit_offsets[i + 1] are the rows of chunk i's sentences."""
-        if getattr(self, "_offsets", None) is None:
-            self._offsets = np.searchsorted(self.unit_chunks, np.arange(len(self.chunks) + 1)).astype(np.int64)
-        return self._offsets
+        if self.sentence_offsets is None:
+            self.sentence_offsets = np.searchsorted(self.unit_chunks, np.arange(len(self.chunks) + 1)).astype(np.int64)
+        return self.sentence_offsets
 
+    def _mapped_vectors(self) -> np.ndarray | None:
+        if isinstance(self.full_vectors, Path):
+            self.full_vectors = dense.mapped(self.full_vectors)
+        return None if isinstance(self.full_vectors, Path) else self.full_vectors
 
-# Measured on 93,593 synthetic chunks (scripts/bench.py; near-duplicates, a hard case):
-# efConstruction 80 / efSearch 128 found 0.83 of the exact top 10, 200 / 1024 0.98 (ties
-# counted), for 14 s more building and 0.5 ms per search.
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 200, 1024
+    def search(self, qvec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, cosine similarities) of the k nearest chunks, best first."""
+        return dense.search(self.vectors, self._mapped_vectors(), qvec, k)
 
-
-def build_faiss(vectors: np.ndarray, exact_up_to: int = 20_000) -> faiss.Index:
-    """Exact inner product on normalised vectors (cosine similarity) for the sizes a
-    laptop corpus usually has; an HNSW graph above exact_up_to chunks, where exact search
-    would cost tens of milliseconds per question."""
-    import faiss
-
-    d = vectors.shape[1]
-    index: faiss.Index
-    if len(vectors) > exact_up_to:
-        graph = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index = graph
-    else:
-        index = faiss.IndexFlatIP(d)
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def describe_faiss(index: faiss.Index) -> str:
-    return f"hnsw{HNSW_M}-ip" if hasattr(index, "hnsw") else "flat-ip"
-
-
-def describe_kind(n: int, exact_up_to: int) -> str:
-    """What build_faiss would make for n vectors."""
-    return f"hnsw{HNSW_M}-ip" if n > exact_up_to else "flat-ip"
+    def chunk_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The float32 vectors of the given chunks."""
+        ids = np.asarray(ids, dtype=np.int64)
+        full = self._mapped_vectors()
+        if full is not None:
+            return np.asarray(full[ids], dtype=np.float32)
+        if not len(ids):
+            return np.zeros((0, self.vectors.d), dtype=np.float32)
+        return self.vectors.reconstruct_batch(ids)
 
 
 def _sibling(directory: Path, suffix: str) -> Path:
@@ -158,8 +223,6 @@ def write_lock(directory: Path):
 
 
 def save(directory: Path, index: Index) -> None:
-    import faiss
-
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
@@ -167,18 +230,20 @@ def save(directory: Path, index: Index) -> None:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the index is not secret
     try:
-        faiss.write_index(index.vectors, str(tmp / VECTORS))
-        with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
-            for c in index.chunks:
-                f.write(
-                    json.dumps({"source": c.source, "start": c.start, "end": c.end, "text": c.text}, ensure_ascii=False)
-                    + "\n"
-                )
+        dense.write(index.vectors, tmp / VECTORS)
+        if index.full_vectors is not None:
+            _save_array(tmp / FULL_VECTORS, index.full_vectors, np.float16)
+        _save_chunks(tmp, index.chunks)
         (tmp / LEXICAL).mkdir()
         index.lexical.save(tmp / LEXICAL)
-        np.save(tmp / UNITS, np.column_stack([index.unit_chunks, index.units]).astype(np.int32))
+        _save_units(tmp / UNITS, index.unit_chunks, index.units)
+        np.save(tmp / UNIT_OFFSETS, np.asarray(index.unit_offsets, dtype=np.int64))
         if index.unit_vectors is not None:
-            np.save(tmp / UNIT_VECTORS, np.asarray(index.unit_vectors, dtype=np.float16))
+            if index.unit_scales is not None:
+                _save_array(tmp / UNIT_VECTORS, index.unit_vectors, np.int8)
+                np.save(tmp / UNIT_SCALES, np.asarray(index.unit_scales, dtype=np.float32))
+            else:
+                _save_array(tmp / UNIT_VECTORS, index.unit_vectors, np.float16)
         _save_documents(tmp, index)
         (tmp / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in tmp.rglob("*"):
@@ -189,6 +254,42 @@ def save(directory: Path, index: Index) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _save_array(target: Path, array: np.ndarray | Path, dtype) -> None:
+    """An array as .npy; one the build wrote to a file (a path, or a memory map of it) is
+    linked, not copied: gigabytes at a million chunks."""
+    if isinstance(array, np.memmap) and array.filename and array.dtype == dtype:
+        array = Path(array.filename)
+    if isinstance(array, Path):
+        try:
+            os.link(array, target)
+        except OSError:
+            shutil.copyfile(array, target)
+        return
+    np.save(target, np.asarray(array, dtype=dtype))
+
+
+def _save_chunks(tmp: Path, chunks: Sequence[Chunk]) -> None:
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    pos = 0
+    with open(tmp / CHUNKS, "wb") as f:
+        for i, c in enumerate(chunks):
+            line = (
+                json.dumps({"source": c.source, "start": c.start, "end": c.end, "text": c.text}, ensure_ascii=False)
+                + "\n"
+            ).encode("utf-8")
+            f.write(line)
+            pos += len(line)
+            offsets[i + 1] = pos
+    np.save(tmp / CHUNK_OFFSETS, offsets)
+
+
+def _save_units(path: Path, unit_chunks: np.ndarray, units: np.ndarray) -> None:
+    table = np.empty((len(unit_chunks), 3), dtype=np.int32)
+    table[:, 0] = unit_chunks
+    table[:, 1:] = units
+    np.save(path, table)
 
 
 def _save_documents(tmp: Path, index: Index) -> None:
@@ -256,8 +357,6 @@ def read_manifest(directory: Path) -> dict:
 
 
 def load(directory: Path) -> Index:
-    import faiss
-
     manifest = read_manifest(directory)
     rebuild = f"rebuild it with `rag index --index {directory}`"
     if (
@@ -268,13 +367,26 @@ def load(directory: Path) -> Index:
     ):
         raise IndexCorrupt(f"the manifest of {directory} is incomplete; {rebuild}")
     directory = current(directory)
+    kind = manifest.get("vector_index")
     try:
-        vectors = faiss.read_index(str(directory / VECTORS))
+        vectors = dense.read(directory / VECTORS, kind)
     except Exception:
         raise IndexCorrupt(f"{directory / VECTORS} is missing or damaged; {rebuild}") from None
+    full = None
+    if dense.is_compressed(kind):
+        try:
+            full = dense.mapped(directory / FULL_VECTORS)
+        except (OSError, ValueError):
+            raise IndexCorrupt(f"{directory / FULL_VECTORS} is missing or damaged; {rebuild}") from None
+        if full.shape != (vectors.ntotal, vectors.d):
+            raise IndexCorrupt(f"{directory / FULL_VECTORS} does not match {VECTORS}; {rebuild}")
     try:
-        with open(directory / CHUNKS, encoding="utf-8") as f:
-            chunks = [Chunk(**json.loads(line)) for line in f if line.strip()]
+        offsets = dense.mapped(directory / CHUNK_OFFSETS)
+        chunks = ChunkTable(directory / CHUNKS, offsets)
+        if len(offsets) < 1 or int(offsets[-1]) != (directory / CHUNKS).stat().st_size:
+            raise ValueError("offsets do not end at the end of the file")
+        if len(chunks):
+            chunks[len(chunks) - 1]  # the last line parses: the table is whole
     except (OSError, ValueError, TypeError):
         raise IndexCorrupt(f"{directory / CHUNKS} is missing or damaged; {rebuild}") from None
     try:
@@ -282,8 +394,10 @@ def load(directory: Path) -> Index:
     except Exception:
         raise IndexCorrupt(f"{directory / LEXICAL} is missing or damaged; {rebuild}") from None
     try:
-        units = np.load(directory / UNITS, mmap_mode="r")
-        unit_vectors = np.load(directory / UNIT_VECTORS, mmap_mode="r") if (directory / UNIT_VECTORS).exists() else None
+        units = dense.mapped(directory / UNITS)
+        unit_offsets = dense.mapped(directory / UNIT_OFFSETS)
+        unit_vectors = dense.mapped(directory / UNIT_VECTORS) if (directory / UNIT_VECTORS).exists() else None
+        unit_scales = dense.mapped(directory / UNIT_SCALES) if (directory / UNIT_SCALES).exists() else None
     except (OSError, ValueError):
         raise IndexCorrupt(f"the sentence table in {directory} is missing or damaged; {rebuild}") from None
     documents: dict[str, DocumentInfo] = {}
@@ -303,27 +417,37 @@ def load(directory: Path) -> Index:
             if not stored.exists():
                 raise IndexCorrupt(f"the extracted text of {doc.source} is missing from {directory}; {rebuild}")
             texts[doc.sha256] = stored
-    if units.ndim != 2 or units.shape[1] != 3 or (unit_vectors is not None and len(units) != len(unit_vectors)):
+    if (
+        units.ndim != 2
+        or units.shape[1] != 3
+        or (unit_vectors is not None and len(units) != len(unit_vectors))
+        or (unit_scales is not None and len(units) != len(unit_scales))
+        or (unit_vectors is not None and unit_vectors.dtype == np.int8 and unit_scales is None)
+        or len(unit_offsets) != len(chunks) + 1
+        or (len(unit_offsets) and int(unit_offsets[-1]) != len(units))
+    ):
         raise IndexCorrupt(f"the sentence table in {directory} does not match its vectors; {rebuild}")
-    if hasattr(vectors, "hnsw"):
-        vectors.hnsw.efSearch = HNSW_EF_SEARCH
     if not (vectors.ntotal == len(chunks) == manifest.get("chunks")):
         raise IndexCorrupt(f"index at {directory} has {vectors.ntotal} vectors for {len(chunks)} chunks; {rebuild}")
     if vectors.d != manifest["embedder_dim"]:
         raise IndexCorrupt(
             f"index at {directory} has {vectors.d}-d vectors, manifest says {manifest['embedder_dim']}; {rebuild}"
         )
-    return Index(
+    index = Index(
         manifest,
         chunks,
         vectors,
         lexical,
-        np.asarray(units[:, 1:]),
-        np.asarray(units[:, 0]),
+        units[:, 1:],  # views of the mapped table: nothing is copied
+        units[:, 0],
         unit_vectors,
         documents,
         texts,
+        full,
+        unit_offsets,
+        unit_scales,
     )
+    return index
 
 
 def check_embedder(index_dir: Path, manifest: dict, wanted: EmbedderSpec) -> None:

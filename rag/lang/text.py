@@ -78,22 +78,41 @@ def root(word: str, lang: str) -> str:
     return s
 
 
-def analyze(text: str, lang: str, all_stopwords: bool = False, known: Callable[[str], bool] | None = None) -> list[str]:
+def analyze(
+    text: str,
+    lang: str,
+    all_stopwords: bool = False,
+    known: Callable[[str], bool] | None = None,
+    memo: dict[str, tuple[str, ...]] | None = None,
+) -> list[str]:
     """Terms for lexical search: lower-case words without stopwords, stemmed, folded.
 
     all_stopwords drops the stopwords of every language: a question may be in another
     language than the text, and its "the"/"who" must not match an English title.
     known: a vocabulary test; German compounds whose parts it knows also yield the parts.
+    memo: each word's terms, kept across calls with the same lang, all_stopwords and known
+    (indexing analyses every word of a corpus, most of them many times).
     """
     stops = ALL_STOPWORDS if all_stopwords else STOPWORDS[lang]
-    out = []
+    out: list[str] = []
     for w in words(text.lower()):
-        if w in stops or w in QUESTION_WORDS:
-            continue
-        out.append(fold(root(w, lang)))
-        if known is not None and lang == "de":
-            out.extend(compound_parts(w, known))
+        if memo is not None:
+            terms = memo.get(w)
+            if terms is None:
+                terms = memo[w] = tuple(_word_terms(w, lang, stops, known))
+            out.extend(terms)
+        else:
+            out.extend(_word_terms(w, lang, stops, known))
     return out
+
+
+def _word_terms(w: str, lang: str, stops, known: Callable[[str], bool] | None) -> list[str]:
+    if w in stops or w in QUESTION_WORDS:
+        return []
+    terms = [fold(root(w, lang))]
+    if known is not None and lang == "de":
+        terms.extend(compound_parts(w, known))
+    return terms
 
 
 _LINKS = ("", "s", "es", "n", "en", "e")
