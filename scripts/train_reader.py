@@ -93,7 +93,7 @@ def collect(ds: DevSet, work: Path, log) -> list[dict]:
         if n % 100 == 0:
             log(f"  {ds.name}: {n}/{len(gold)}")
         read, cands = answerer.read_evidence(g.question)
-        q, top = read.question, cands[: reader.SENTENCES]
+        q, top = read.question, cands[: reader.POOL]
         got = answerer.extract(q, cands)
         article = Path(g.sources[0]).name if g.sources else f"{ds.name}:{g.id}"
         original = next((Path(s).name for s in ds.gold[n - 1].sources), article)
@@ -135,7 +135,9 @@ def with_pairs(record: dict) -> dict:
     q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
     golds = record["answers"]
     got = Extracted(**record["generated"]) if record.get("generated") else None
-    found = reader.pairs(q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got)
+    found = reader.pairs(
+        q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got, pool=reader.POOL
+    )
     record["kind"] = q.kind
     record["pairs"] = [
         {

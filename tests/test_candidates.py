@@ -34,6 +34,10 @@ def _texts(sentence: str, offset: int = 0) -> dict[str, str]:
     return {c.text: c.kind for c in candidates(sentence, offset, "de")}
 
 
+USERS = "Meta gibt an, dass monatlich über eine Milliarde Menschen seine KI-Produkte nutzen."
+STUDIED = "Alexandr Wang, Sohn chinesischer Einwanderer und Studienabbrecher am MIT, leitet künftig die Abteilung."
+
+
 @pytest.mark.parametrize(
     "sentence, text, kind",
     [
@@ -60,6 +64,11 @@ def _texts(sentence: str, offset: int = 0) -> dict[str, str]:
         (SUPERBOWL, "sechsten Platz", "noun_phrase"),
         (DECADE, "1950er Jahren", "date"),
         (DECADE, "Sommer 1521", "date"),
+        (USERS, "eine Milliarde", "number"),  # an article before a scale word counts as one
+        (USERS, "eine Milliarde Menschen", "number"),
+        ("The company raised a billion dollars.", "a billion dollars", "number"),
+        (STUDIED, "MIT", "place"),  # an acronym, not the stopword "mit"; "am" before it: a place
+        (STUDIED, "Alexandr Wang", "person"),
     ],
 )
 def test_candidate_present(sentence, text, kind):

@@ -171,3 +171,27 @@ def test_chat_model_writes_through_its_template_and_is_checked(seeds_index, smol
     for c in answer.citations:
         text = Path(c.source).read_text(encoding="utf-8")
         assert text[c.start : c.end] == c.quote
+
+
+NOT_YET = pytest.mark.xfail(strict=True, reason="answered wrong today (#14)")
+
+
+# The phrasings of issue #14, as a new user asked them (the first was always right). Strict
+# xfails: a row that starts passing must be moved up.
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("Wie viele Mitarbeiter beschäftigt Scale AI?", "900"),
+        ("Wie viele Mitarbeiter hat Scale AI?", "900"),  # the best sentence speaks of freelancers, no number
+        ("How many employees does Scale AI have?", "900"),
+        ("Wo hat Alexandr Wang studiert?", "MIT"),  # "am MIT": an acronym, not the stopword "mit"
+        pytest.param("In welcher Stadt sitzt Scale AI?", "San Francisco", marks=NOT_YET),
+        pytest.param("Was sind Wangs Eltern von Beruf?", "Physiker", marks=NOT_YET),
+        pytest.param("When did Lucy Guo leave Scale AI?", "2018", marks=NOT_YET),
+    ],
+)
+@pytest.mark.llm
+def test_questions_asked_differently(seeds_index, question, fact):
+    out = ask_json(seeds_index, question)
+    assert not out["abstained"]
+    assert out["short"] and fact in out["short"]["text"]

@@ -220,3 +220,14 @@ def test_a_whole_name_comes_from_the_same_sentence():
     s, t = sentence("Droege kam von Uber.", start=0), sentence("Jason Droege leitet Scale AI.", start=50)
     c = _pair(s, "Droege", "name")
     assert reader.whole_name(c, [c, _pair(t, "Jason Droege", "person")]) is c
+
+
+@pytest.mark.parametrize("pool, reached", [(5, False), (6, True), (12, True)])
+def test_the_reader_reads_past_sentences_that_cannot_answer(pool, reached):
+    """Five sentences without a number, then the one with it: a pool beyond five reads it."""
+    q = question("Wie viele Mitarbeiter hat Scale AI?")
+    s = [sentence("Scale AI setzt freie Mitarbeiter ein.", 2.0 - i / 10, start=100 * i) for i in range(5)]
+    s.append(sentence("Das Unternehmen beschäftigt etwa 900 Mitarbeiter.", 1.0, start=600))
+    found = reader.pairs(q, s, pool=pool)
+    assert ("900 Mitarbeiter" in {p.candidate.text for p in found}) is reached
+    assert all(p.features["sentence_rank"] < 1.0 for p in found)  # ranks beyond the fitted range are capped

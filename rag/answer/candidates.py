@@ -59,6 +59,7 @@ _SCALE_WORDS = frozenset(w for lang in SCALES for w in SCALES[lang])
 _MONTHS = frozenset(both(MONTHS))
 _SEASONS = frozenset(w.lower() for w in both(SEASONS))
 _NUMBER_WORDS = frozenset(w for lang in NUMBER_WORDS for w, n in NUMBER_WORDS[lang].items() if n > 1)
+_ONE = frozenset(("ein", "eine", "einer", "einem", "einen", "a", "an", "one"))
 _DECADE = re.compile(r"1[5-9]\d0er|20\d0er")
 _PLACE_PREPS = frozenset(both(PLACE_PREPOSITIONS))
 _PLACE_ARTICLES = frozenset(both(PLACE_ARTICLES))
@@ -109,7 +110,8 @@ class _Builder:
             return
         s, e = self.toks[i].start, self.toks[j - 1].end
         text = self.sentence[s - self.offset : e - self.offset]
-        if text.lower() in ALL_STOPWORDS or not any(c.isalnum() for c in text):
+        acronym = len(text) > 1 and text.isupper()  # "MIT", "US": not the stopwords "mit", "us"
+        if (text.lower() in ALL_STOPWORDS and not acronym) or not any(c.isalnum() for c in text):
             return
         old = self.found.get((s, e))
         if old is None or _PRIORITY[kind] < _PRIORITY[old.kind]:
@@ -118,7 +120,10 @@ class _Builder:
     def numbers(self) -> None:
         toks = self.toks
         for i, t in enumerate(toks):
-            if t.pos != "CARD" or not (any(c.isdigit() for c in t.text) or t.text.lower() in _NUMBER_WORDS):
+            numeral = t.pos == "CARD" and (any(c.isdigit() for c in t.text) or t.text.lower() in _NUMBER_WORDS)
+            # "eine Milliarde", "a million": an article before a scale word counts as one
+            one = t.text.lower() in _ONE and i + 1 < len(toks) and _scale_word(toks[i + 1])
+            if not (numeral or one):
                 continue
             j = i + 1
             while j < len(toks) and _scale_word(toks[j]):

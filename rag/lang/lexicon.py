@@ -213,7 +213,7 @@ DAYS = {
 DURATIONS = {"de": ("Jahren", "Jahre", "Monaten", "Monate"), "en": ("years", "year", "months", "month")}
 RELATIVE = {"de": ("zuvor", "später"), "en": ("ago", "later")}
 TIME_PREPOSITIONS = {"de": ("am", "im", "seit", "vor", "in", "bis"), "en": ("on", "in", "since", "until")}
-PLACE_PREPOSITIONS = {"de": ("in", "aus", "nach", "bei", "im"), "en": ("in", "from", "at", "near")}
+PLACE_PREPOSITIONS = {"de": ("in", "aus", "nach", "bei", "im", "am"), "en": ("in", "from", "at", "near")}
 PLACE_ARTICLES = {"de": ("der", "dem", "den"), "en": ("the",)}
 # lower-case words inside a name: "Ludwig van Beethoven", "Bank of America"
 NAME_PARTICLES = ("von", "van", "de", "der", "al-", "of", "the")
