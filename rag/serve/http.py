@@ -283,6 +283,10 @@ class RagHTTPServer(ThreadingHTTPServer):
                     self.metrics.error("disconnected")
                     return None
             assert job.reply is not None
+            # a job the worker skipped (too late to start) is counted here, where its 504 is
+            # sent: counted by the worker too, it counted twice when its client gave up then
+            if job.reply.body.get("kind") == "timeout":
+                self.metrics.error("timeout")
             return job.reply
         finally:
             with self._open_lock:
@@ -303,7 +307,6 @@ class RagHTTPServer(ThreadingHTTPServer):
 
     def _answer(self, job: Job) -> Reply:
         if not worth_starting(job.deadline - time.monotonic(), self.metrics.per_answer()):
-            self.metrics.error("timeout")
             return Reply(504, {"error": "no answer within the time limit (it passed in the queue)", "kind": "timeout"})
         self.service.switch_if_ready()  # between answers: never half of each index
         version = str(self.service.index_version)
