@@ -135,9 +135,7 @@ def with_pairs(record: dict) -> dict:
     q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
     golds = record["answers"]
     got = Extracted(**record["generated"]) if record.get("generated") else None
-    found = reader.pairs(
-        q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got, pool=reader.POOL
-    )
+    found = reader.pairs(q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got)
     record["kind"] = q.kind
     record["pairs"] = [
         {

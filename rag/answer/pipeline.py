@@ -160,7 +160,7 @@ class Answerer:
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
             stage("extract")
             got = self.extract(q, cands)
-            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got, pool=reader.POOL))
+            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,

@@ -240,7 +240,7 @@ def pairs(
     unknown_terms: int = 0,
     n: int = SENTENCES,
     generated: Extracted | None = None,
-    pool: int = SENTENCES,
+    pool: int = POOL,
 ) -> list[Pair]:
     """Every (sentence, candidate) pair of the best n evidence sentences whose candidate can
     answer the question (a candidate of the wrong kind never becomes the answer); with a
