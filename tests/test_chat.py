@@ -11,7 +11,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from rag.answer.followup import answered_by, is_follow_up, self_contained
+from rag.answer.followup import answered_by, is_follow_up, mentions, referent, self_contained
 from rag.cli import main
 from rag.cli.render import render_answer, render_passage, render_sources
 from rag.types import Answer, Chunk, Citation, Hit
@@ -84,6 +84,39 @@ def test_is_follow_up(question, follow_up):
 )
 def test_follow_up_must_be_answered_by_its_own_words(question, evidence, answered):
     assert answered_by(question, evidence) is answered
+
+
+@pytest.mark.parametrize(
+    "question, previous, previous_answer, names",
+    [
+        ("Und wo wurde er geboren?", "Wer wird Interims-CEO von Scale AI?", "Jason Droege", ["Jason", "Droege"]),
+        ("Und wo wurde er geboren?", "Wer wird Interims-CEO von Scale AI?", "Droege – „Ihn ...“ [1]", ["Droege"]),
+        ("And where was she born?", "Who co-founded Scale AI?", "Lucy Guo", ["Lucy", "Guo"]),
+        # no pronoun: the follow-up asks about the topic, not the person answered
+        ("Und wann?", "Wer wird Interims-CEO von Scale AI?", "Jason Droege", []),
+        # the previous question did not ask who: "er" is whom it was about (context words)
+        ("Und wo wurde er geboren?", "Wie viel investiert Meta?", "14,3 Milliarden Dollar", []),
+        ("Und wo wurde er geboren?", "Wer wird Interims-CEO von Scale AI?", None, []),
+        # not a follow-up at all
+        ("Wo wurde Alexandr Wang geboren?", "Wer wird Interims-CEO von Scale AI?", "Jason Droege", []),
+    ],
+)
+def test_the_person_a_pronoun_means(question, previous, previous_answer, names):
+    assert referent(question, previous, previous_answer) == names
+
+
+@pytest.mark.parametrize(
+    "names, text, named",
+    [
+        (["Jason", "Droege"], "Ihn ersetzt der neue Interims-CEO Jason Droege.", True),
+        (["Droege"], "Droeges Nachfolger ist noch offen.", True),
+        (["Droege"], "Wang wurde in Los Alamos geboren.", False),
+        (["Lucy", "Guo"], "Guo verließ das Unternehmen 2018.", True),
+        ([], "Wang wurde in Los Alamos geboren.", False),
+    ],
+)
+def test_a_passage_mentions_a_person(names, text, named):
+    assert mentions(names, text, "de") is named
 
 
 def sample_answer() -> Answer:

@@ -11,12 +11,12 @@ import pytest
 
 from rag.answer import prompts
 from rag.answer.pipeline import Answerer
-from rag.answer.policy import FOLLOW_UP_UNANSWERED, turn_of
+from rag.answer.policy import FOLLOW_UP_OTHER_PERSON, FOLLOW_UP_UNANSWERED, check_follow_up, turn_of
 from rag.answer.question import Question
 from rag.cli.render import answer_json, answer_text
 from rag.config import Settings
 from rag.llm.fake import FakeHandle, FakeModel
-from rag.types import Answer, Citation, ConflictValue, Quote, ShortAnswer, Turn, answer_from_json
+from rag.types import Answer, Chunk, Citation, ConflictValue, Hit, Quote, ShortAnswer, Turn, answer_from_json
 
 ARTICLES = {
     "scale.txt": "Meta investiert 14,3 Milliarden Dollar in das Start-up Scale AI. "
@@ -222,6 +222,41 @@ def test_a_follow_up_whose_own_words_the_evidence_lacks_abstains(retriever):
     assert "Jason Droege" in answer.question
     assert answer.abstained and answer.reason == FOLLOW_UP_UNANSWERED and answer.citations == []
     assert answer_text(answer) == "Die Quellen sagen dazu nichts."
+
+
+WANG = "Wang wurde in Los Alamos geboren."
+OTHER = FOLLOW_UP_OTHER_PERSON
+
+
+def cited(sentence: str, chunk: str) -> Answer:
+    start = chunk.index(sentence)
+    cite = Citation(1, "a.txt", 10 + start, 10 + start + len(sentence), sentence)
+    hit = Hit(Chunk("a.txt", 10, 10 + len(chunk), chunk), 1.0)
+    return Answer("Und wo wurde er geboren? (Droege Scale AI)", "", False, "extractive", [cite], [hit], lang="de")
+
+
+@pytest.mark.parametrize(
+    "previous_answer, sentence, chunk, reason",
+    [
+        # "er" is Droege; the sources say where Wang was born, not where Droege was
+        ("Droege", WANG, WANG + " Seine Eltern sind Physiker.", OTHER.format("Droege")),
+        ("Jason Droege", WANG, WANG, OTHER.format("Jason Droege")),
+        # the chunk names him, the sentence says "er"
+        ("Droege", "Er wurde in Ohio geboren.", "Jason Droege leitet Scale AI. Er wurde in Ohio geboren.", ""),
+        ("Droege", "Droege wurde in Ohio geboren.", "Droege wurde in Ohio geboren.", ""),
+        # the follow-up's own word is missing: that reason comes first
+        ("Droege", "Ihn ersetzt Jason Droege.", "Ihn ersetzt Jason Droege.", FOLLOW_UP_UNANSWERED),
+        # an abstained previous turn named no one: no person to check
+        (None, WANG, WANG, ""),
+    ],
+)
+def test_a_follow_up_about_the_person_answered_is_not_answered_about_another(previous_answer, sentence, chunk, reason):
+    previous = Turn("Wer wird Interims-CEO von Scale AI?", previous_answer)
+    answer = cited(sentence, chunk)
+    answer.rewritten_from = "Und wo wurde er geboren?"
+    checked = check_follow_up("Und wo wurde er geboren?", answer, previous)
+    assert checked.reason == reason
+    assert checked.abstained is bool(reason) and (checked.citations == []) is bool(reason)
 
 
 def test_switching_the_model(retriever):

@@ -55,6 +55,24 @@ def answer_names(answer: str) -> list[str]:
     return [w for w in re.findall(r"[A-ZÄÖÜ][\wäöüß-]+", lead) if w.lower() not in ALL_STOPWORDS][:4]
 
 
+def referent(question: str, previous: str | None, previous_answer: str | None) -> list[str]:
+    """The names a personal pronoun of a follow-up means: "er"/"she" is the person the
+    previous answer named, when it named one (it was asked "who"); [] when the follow-up
+    has no such pronoun or the previous answer named no one (then the pronoun means whom
+    the previous question was about, and its words are added as context)."""
+    if not previous or not previous_answer or not is_follow_up(question):
+        return []
+    words = {w.lower() for w in re.findall(r"\w+", question)}
+    asked_who = re.match(r"\s*(und\s+|and\s+)?(wer|who|whom)\b", previous, re.IGNORECASE)
+    return answer_names(previous_answer) if asked_who and words & _PERSONAL else []
+
+
+def mentions(names: list[str], text: str, lang: str) -> bool:
+    """Whether text names any of names (by stem: "Droeges" names Droege)."""
+    have = {root(fold(w), lang) for w in re.findall(r"\w+", text)}
+    return any(root(fold(n), lang) in have for n in names)
+
+
 def self_contained(question: str, previous: str | None, previous_answer: str | None = None) -> str:
     """The question to retrieve with: itself, or itself plus what the previous (already
     self-contained) question was about; a personal pronoun brings the names of the
@@ -62,11 +80,7 @@ def self_contained(question: str, previous: str | None, previous_answer: str | N
     if not previous or not is_follow_up(question):
         return question
     have = {fold(w) for w in context_words(question)}
-    words = {w.lower() for w in re.findall(r"\w+", question)}
-    # "er"/"she" means the person the previous answer named, when it named one (it was
-    # asked "who"); otherwise the person the previous question was about
-    asked_who = re.match(r"\s*(und\s+|and\s+)?(wer|who|whom)\b", previous, re.IGNORECASE)
-    named = answer_names(previous_answer) if previous_answer and asked_who and words & _PERSONAL else []
+    named = referent(question, previous, previous_answer)
     missing = [w for w in dict.fromkeys(named + context_words(previous)) if fold(w) not in have and not _LEADS.match(w)]
     # only the previous question's topic, not its question words or verbs in lower case
     topic = [w for w in missing if w[0].isupper() or w[0].isdigit()] or missing

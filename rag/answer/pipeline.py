@@ -201,7 +201,7 @@ class Answerer:
             }
         if asked != question:
             answer.rewritten_from = question
-            answer = check_follow_up(question, answer)
+            answer = check_follow_up(question, answer, previous)
             if answer.reason and strategy != "baseline":
                 answer.trace["reason"] = answer.reason
         answer.citations = locate(self.retriever.index, answer.citations)  # page, section, title

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rag.answer.evidence import PASSAGES, Candidate, term_overlap
-from rag.answer.followup import answered_by, self_contained
+from rag.answer.followup import answered_by, mentions, referent, self_contained
 from rag.answer.question import Question
 from rag.lang.lexicon import YEAR
 from rag.lang.text import detect_language, numbers
@@ -62,6 +62,7 @@ def writes_answers(mode: str, capabilities: Capabilities) -> bool:
 
 
 FOLLOW_UP_UNANSWERED = "the follow-up's own words are not in the cited evidence"
+FOLLOW_UP_OTHER_PERSON = "the cited passages do not name {}, whom the follow-up asks about"
 
 
 def understood(question: str, previous: Turn | None) -> str:
@@ -71,16 +72,24 @@ def understood(question: str, previous: Turn | None) -> str:
     return self_contained(question, previous.question, previous.answer)
 
 
-def check_follow_up(typed: str, answer: Answer) -> Answer:
+def check_follow_up(typed: str, answer: Answer, previous: Turn | None = None) -> Answer:
     """A follow-up completed with context words (`understood`) is answered only when the
     cited evidence holds one of its own words: the added words can match a passage about
     the topic that says nothing of what the follow-up asks ("Und wo wurde er geboren?" and
-    a sentence on his career)."""
-    if (
-        answer.rewritten_from is None
-        or answer.abstained
-        or answered_by(typed, " ".join(c.quote for c in answer.citations))
-    ):
+    a sentence on his career). And when its pronoun means the person the previous answer
+    named, only from passages that name that person: a sentence on where someone else was
+    born does not answer where he was."""
+    if answer.rewritten_from is None or answer.abstained:
+        return answer
+    quotes = " ".join(c.quote for c in answer.citations)
+    reason = ""
+    if not answered_by(typed, quotes):
+        reason = FOLLOW_UP_UNANSWERED
+    elif previous is not None:
+        names = referent(typed, previous.question, previous.answer)
+        if names and not mentions(names, cited_passages(answer) or quotes, detect_language(typed)):
+            reason = FOLLOW_UP_OTHER_PERSON.format(" ".join(names))
+    if not reason:
         return answer
     return replace(
         answer,
@@ -91,8 +100,18 @@ def check_follow_up(typed: str, answer: Answer) -> Answer:
         short=None,
         quote=None,
         conflict_values=[],
-        reason=FOLLOW_UP_UNANSWERED,
+        reason=reason,
         lang=detect_language(typed),
+    )
+
+
+def cited_passages(answer: Answer) -> str:
+    """The retrieved chunks the answer's citations are in: a sentence may name its person
+    only by "er", the chunk names him."""
+    return " ".join(
+        h.chunk.text
+        for h in answer.retrieved
+        if any(c.source == h.chunk.source and h.chunk.start <= c.start < h.chunk.end for c in answer.citations)
     )
 
 
