@@ -185,7 +185,7 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="answered wrong today (#14)")
         ("Wie viele Mitarbeiter hat Scale AI?", "900"),  # the best sentence speaks of freelancers, no number
         ("How many employees does Scale AI have?", "900"),
         ("Wo hat Alexandr Wang studiert?", "MIT"),  # "am MIT": an acronym, not the stopword "mit"
-        pytest.param("In welcher Stadt sitzt Scale AI?", "San Francisco", marks=NOT_YET),
+        ("In welcher Stadt sitzt Scale AI?", "San Francisco"),  # the corpus knows "Sitz", not "sitzt"
         pytest.param("Was sind Wangs Eltern von Beruf?", "Physiker", marks=NOT_YET),
         pytest.param("When did Lucy Guo leave Scale AI?", "2018", marks=NOT_YET),
     ],

@@ -41,6 +41,24 @@ def test_compound_in_question_matches_its_parts_in_text():
     assert lex.scores("Was war die Fehlerquelle?").argmax() == 0
 
 
+@pytest.mark.parametrize(
+    "texts, question, term",
+    [
+        # Snowball keeps a verb's "-t" ("sitzt"), not the noun's ("Sitz" -> "sitz")
+        (["Das Unternehmen mit Sitz in San Francisco."], "In welcher Stadt sitzt Scale AI?", "sitz"),
+        (["Ihr Leben in Berlin."], "Wo lebt Wang?", "leb"),
+        # a corpus that knows the verb form keeps it; one that knows neither form leaves it
+        (["Sie sitzt hier.", "Mit Sitz in Berlin."], "In welcher Stadt sitzt Scale AI?", "sitzt"),
+        (["Ihr Leben in Berlin."], "Wo tanzt Wang?", "tanzt"),
+    ],
+)
+def test_a_verb_the_corpus_does_not_know_is_matched_by_its_stem(texts, question, term):
+    from rag.answer.parse import read_question
+
+    asked = read_question(question, LexicalIndex.build(texts, ["de"] * len(texts)))
+    assert term in asked.question.terms and term in asked.query.terms
+
+
 def test_zscore():
     assert np.allclose(zscore(np.array([1.0, 2.0, 3.0])), [-1.2247, 0.0, 1.2247], atol=1e-4)
     assert np.allclose(zscore(np.array([2.0, 2.0])), [0.0, 0.0])

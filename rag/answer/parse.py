@@ -30,6 +30,8 @@ def read_question(text: str, lex: LexicalIndex, translate: Translator | None = N
     q = Question.parse(text, lex.idf)
     query = Query(text, q.lang, tuple(lex.query_terms(text)))
     if q.lang in lex.languages:
+        q = replace(q, terms=known_forms(q.terms, q.lang, lex))
+        query = replace(query, terms=tuple(dict.fromkeys(known_forms(dict.fromkeys(query.terms, 0.0), q.lang, lex))))
         return Asked(q, query, False, None, sum(not lex.knows(t) for t in q.terms))
     target = lex.languages[0] if len(lex.languages) == 1 else None
     translated = translate(text, q.lang, target) if target and translate else None
@@ -39,3 +41,22 @@ def read_question(text: str, lex: LexicalIndex, translate: Translator | None = N
     # untranslated question's own words, are not evidence of a missing fact.
     q = replace(q, terms={t: (w if lex.knows(t) else 0.0) for t, w in terms.items()}, focus=parsed.focus)
     return Asked(q, query, True, translated, 0)
+
+
+# a finite verb's endings, which the stemmer keeps: "sitzt" stays "sitzt" while "Sitz" is "sitz"
+_VERB_ENDINGS = {"de": ("test", "tet", "est", "st", "et", "t")}
+
+
+def known_forms(terms: dict[str, float], lang: str, lex: LexicalIndex) -> dict[str, float]:
+    """A question term the corpus does not know, replaced by its verb stem when the corpus
+    knows that ("In welcher Stadt sitzt Scale AI?" and "mit Sitz in San Francisco")."""
+    out: dict[str, float] = {}
+    for t, w in terms.items():
+        if not lex.knows(t):
+            for end in _VERB_ENDINGS.get(lang, ()):
+                stem = t[: -len(end)]
+                if t.endswith(end) and len(stem) >= 3 and lex.knows(stem):
+                    t, w = stem, lex.idf(stem)
+                    break
+        out.setdefault(t, w)
+    return out
