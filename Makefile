@@ -17,7 +17,7 @@ TORCH  ?= torch==2.13.0
 LLAMA_CMAKE_ARGS ?=
 export LLAMA_CMAKE_ARGS
 
-.PHONY: setup llama rebuild-llama browser ask test lint index clean
+.PHONY: setup llama rebuild-llama browser ask test test-other-cpu lint index clean
 
 setup: llama $(STAMP)
 
@@ -55,6 +55,11 @@ ask: setup indexes/default/manifest.json
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# the model tests with llama.cpp built for a lesser CPU (AVX2; ISA=sse4 for none), not on CI
+ISA ?= avx2
+test-other-cpu: setup browser
+	$(BIN)/python scripts/test_other_cpu.py --isa $(ISA)
 
 # Debian's Chromium for the browser tests (tests/test_browser.py drives it with Playwright;
 # Playwright's own browser download is never used). Installed with apt-get as root or with
