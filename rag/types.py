@@ -160,6 +160,21 @@ class Answer:
     def conflict(self) -> bool:
         return bool(self.conflict_values)
 
+    def passage_of(self, cited: Citation) -> Chunk | None:
+        """The retrieved chunk a citation quotes from (None for an answer from a server, whose
+        chunks come without their text)."""
+        return next(
+            (
+                h.chunk
+                for h in self.retrieved
+                if h.chunk.text
+                and h.chunk.source == cited.source
+                and h.chunk.start <= cited.start
+                and cited.end <= h.chunk.end
+            ),
+            None,
+        )
+
     def to_json(self) -> dict:
         """The parts as JSON. cli/render.answer_json adds the rendered "answer" text: the
         object `rag ask --json` prints, `rag serve` sends and `rag eval` stores."""

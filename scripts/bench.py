@@ -31,7 +31,7 @@ import bench_scale  # noqa: E402
 from synthetic_corpus import synthesize  # noqa: E402
 
 from rag.config import load_settings  # noqa: E402
-from rag.index.vectors import RERANK  # noqa: E402
+from rag.index import vectors as dense  # noqa: E402
 
 # Runs a Python command (-m module or -c code) in this fresh interpreter and reports its
 # own peak RSS at exit. (ru_maxrss of a child would include the parent's peak: Linux keeps it
@@ -372,8 +372,6 @@ def bench_retrieval(index: Path, gold: list[dict]) -> dict:
         }
     )
     if idx.full_vectors is not None:  # compressed: how many re-scored candidates recall needs
-        from rag.index import vectors as dense
-
         out["rerank_sweep"] = []
         for n in (128, 256, 512, 1024):
             got, ms = bench_scale._timed_search(
@@ -555,7 +553,7 @@ def scale_rows(r: dict) -> list[tuple[str, str, str, str]]:
         ("  top-10 recall vs exact (ties counted)", f"{ret['recall_at_10_vs_exact']:.3f}", "1.000 exact", ""),
         *(
             (
-                f"    re-scoring {row['rerank']} candidates" + (" (rag)" if row["rerank"] == RERANK else ""),
+                f"    re-scoring {row['rerank']} candidates" + (" (rag)" if row["rerank"] == dense.RERANK else ""),
                 f"recall {row['recall@10']:.3f}, {row['p50_ms']:.2f} ms",
                 "",
                 "",

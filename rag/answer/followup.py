@@ -69,8 +69,12 @@ def referent(question: str, previous: str | None, previous_answer: str | None) -
 
 def mentions(names: list[str], text: str, lang: str) -> bool:
     """Whether text names any of names (by stem: "Droeges" names Droege)."""
-    have = {root(fold(w), lang) for w in re.findall(r"\w+", text)}
+    have = _stems(text, lang)
     return any(root(fold(n), lang) in have for n in names)
+
+
+def _stems(text: str, lang: str) -> set[str]:
+    return {root(fold(w), lang) for w in re.findall(r"\w+", text)}
 
 
 def self_contained(question: str, previous: str | None, previous_answer: str | None = None) -> str:
@@ -102,5 +106,4 @@ def answered_by(question: str, evidence: str) -> bool:
     }
     if not own:
         return True
-    have = {root(fold(w), lang) for w in re.findall(r"\w+", evidence)}
-    return bool(own & have)
+    return bool(own & _stems(evidence, lang))

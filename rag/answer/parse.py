@@ -30,8 +30,9 @@ def read_question(text: str, lex: LexicalIndex, translate: Translator | None = N
     q = Question.parse(text, lex.idf)
     query = Query(text, q.lang, tuple(lex.query_terms(text)))
     if q.lang in lex.languages:
-        q = replace(q, terms=known_forms(q.terms, q.lang, lex))
-        query = replace(query, terms=tuple(dict.fromkeys(known_forms(dict.fromkeys(query.terms, 0.0), q.lang, lex))))
+        forms = {t: known_form(t, q.lang, lex) for t in (*q.terms, *query.terms)}
+        q = replace(q, terms={forms[t]: w if forms[t] == t else lex.idf(forms[t]) for t, w in q.terms.items()})
+        query = replace(query, terms=tuple(dict.fromkeys(forms[t] for t in query.terms)))
         return Asked(q, query, False, None, sum(not lex.knows(t) for t in q.terms))
     target = lex.languages[0] if len(lex.languages) == 1 else None
     translated = translate(text, q.lang, target) if target and translate else None
@@ -47,16 +48,13 @@ def read_question(text: str, lex: LexicalIndex, translate: Translator | None = N
 _VERB_ENDINGS = {"de": ("test", "tet", "est", "st", "et", "t")}
 
 
-def known_forms(terms: dict[str, float], lang: str, lex: LexicalIndex) -> dict[str, float]:
-    """A question term the corpus does not know, replaced by its verb stem when the corpus
-    knows that ("In welcher Stadt sitzt Scale AI?" and "mit Sitz in San Francisco")."""
-    out: dict[str, float] = {}
-    for t, w in terms.items():
-        if not lex.knows(t):
-            for end in _VERB_ENDINGS.get(lang, ()):
-                stem = t[: -len(end)]
-                if t.endswith(end) and len(stem) >= 3 and lex.knows(stem):
-                    t, w = stem, lex.idf(stem)
-                    break
-        out.setdefault(t, w)
-    return out
+def known_form(term: str, lang: str, lex: LexicalIndex) -> str:
+    """A question term the corpus does not know, as its verb stem when the corpus knows that
+    ("In welcher Stadt sitzt Scale AI?" and "mit Sitz in San Francisco"); else the term."""
+    if lex.knows(term):
+        return term
+    for end in _VERB_ENDINGS.get(lang, ()):
+        stem = term[: -len(end)]
+        if term.endswith(end) and len(stem) >= 3 and lex.knows(stem):
+            return stem
+    return term

@@ -87,7 +87,8 @@ def check_follow_up(typed: str, answer: Answer, previous: Turn | None = None) ->
         reason = FOLLOW_UP_UNANSWERED
     elif previous is not None:
         names = referent(typed, previous.question, previous.answer)
-        if names and not mentions(names, cited_passages(answer) or quotes, detect_language(typed)):
+        passages = " ".join(p.text for c in answer.citations if (p := answer.passage_of(c)) is not None)
+        if names and not mentions(names, passages or quotes, detect_language(typed)):
             reason = FOLLOW_UP_OTHER_PERSON.format(" ".join(names))
     if not reason:
         return answer
@@ -102,16 +103,6 @@ def check_follow_up(typed: str, answer: Answer, previous: Turn | None = None) ->
         conflict_values=[],
         reason=reason,
         lang=detect_language(typed),
-    )
-
-
-def cited_passages(answer: Answer) -> str:
-    """The retrieved chunks the answer's citations are in: a sentence may name its person
-    only by "er", the chunk names him."""
-    return " ".join(
-        h.chunk.text
-        for h in answer.retrieved
-        if any(c.source == h.chunk.source and h.chunk.start <= c.start < h.chunk.end for c in answer.citations)
     )
 
 

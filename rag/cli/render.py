@@ -12,7 +12,7 @@ import click
 from rag.answer.prompts import NO_ANSWER
 from rag.lang.lexicon import CITATION_MARKER
 from rag.lang.text import marker_ids
-from rag.types import Answer, Chunk, Citation
+from rag.types import Answer, Citation
 
 MODE_NOTE = {
     "extractive": "quoted from the source",
@@ -151,28 +151,12 @@ def render_sources(answer: Answer, color: bool = True, width: int | None = None)
     return "\n".join(lines)
 
 
-def passage_of(answer: Answer, cited: Citation) -> Chunk | None:
-    """The retrieved chunk a citation quotes from (None for an answer from a server, whose
-    chunks come without their text)."""
-    return next(
-        (
-            h.chunk
-            for h in answer.retrieved
-            if h.chunk.text
-            and h.chunk.source == cited.source
-            and h.chunk.start <= cited.start
-            and cited.end <= h.chunk.end
-        ),
-        None,
-    )
-
-
 def cited_passages(answer: Answer) -> list[dict]:
     """Each citation's whole passage with its document offsets, as the page and the eval
     report show it (the cited span is the citation's start-end inside it)."""
     out = []
     for c in answer.citations:
-        chunk = passage_of(answer, c)
+        chunk = answer.passage_of(c)
         if chunk is not None:
             out.append(
                 {"citation": c.id, "source": chunk.source, "start": chunk.start, "end": chunk.end, "text": chunk.text}
@@ -186,7 +170,7 @@ def render_passage(answer: Answer, n: int, color: bool = True) -> str:
     if cited is None:
         have = ", ".join(str(c.id) for c in answer.citations) or "none"
         return f"no citation [{n}] in the last answer (citations: {have})"
-    chunk = passage_of(answer, cited)
+    chunk = answer.passage_of(cited)
     head = f"[{n}] {citation_ref(cited)}"
     if chunk is None:  # the answer came from a server: only the quote is known
         return f"{head}\n{cited.quote}"
