@@ -15,14 +15,21 @@ Needs the `train` extra (scikit-learn); the reader itself runs on numpy alone.
    (SQuAD-normalised).
    For unanswerable questions every --leave-out-th XQuAD article is left out of the index
    (its questions lose their answers); the seeds have their own.
-2. Cross-validation grouped by article (GroupKFold): a logistic regression is fitted on the
-   other articles' pairs and picks the best pair of each held-out question; printed: top-1
-   exact match per set, against the share of questions any pair answers (the ceiling).
-3. Abstention: a second logistic regression over each question's best out-of-fold pair
+2. Cross-validation grouped by article (GroupKFold): the pair scorer (a conditional logit:
+   softmax over each question's pairs, Platt-scaled into a probability) is fitted on the other
+   articles' pairs and picks the best pair of each held-out question, for each --l2 strength;
+   the strength with the most right answers is kept. Printed: top-1 exact match per set,
+   against the share of questions any pair answers (the ceiling).
+3. Rerank: each question's best reader.RERANK distinct answers (by out-of-fold probability;
+   besides the best, only answers from the sentence the model read) are scored by the model
+   (its log-probability of the answer as its copy from the answer's sentence; kept in --work),
+   and a conditional logit over the scorer's log-odds and those log-probabilities picks one,
+   cross-validated by article: the printed top1_em is after it, scorer_top1_em before.
+4. Abstention: a second logistic regression over each question's best out-of-fold pair
    probability and its evidence match (reader.question_features) predicts whether the
    question is answerable (cross-validated by article too); its threshold is the highest
    that abstains on at most --max-false-abstention of each set's answerable questions.
-4. Both regressions fitted on all data, with that threshold, are written to reader.json.
+5. The models fitted on all data, with that threshold, are written to reader.json.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from rag import app  # noqa: E402
 from rag.answer import reader  # noqa: E402
 from rag.answer.evidence import Candidate  # noqa: E402
-from rag.answer.extract import Extracted, copy_answer  # noqa: E402
+from rag.answer.extract import Extracted, answer_logprob, copy_answer  # noqa: E402
 from rag.answer.question import Question  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
@@ -135,12 +142,14 @@ def with_pairs(record: dict) -> dict:
     q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
     golds = record["answers"]
     got = Extracted(**record["generated"]) if record.get("generated") else None
-    found = reader.pairs(q, [Candidate(**c) for c in record["sentences"]], record["unknown"], generated=got)
     record["kind"] = q.kind
+    sentences = [Candidate(**c) for c in record["sentences"]]
+    found = reader.pairs(q, sentences, record["unknown"], generated=got)
     record["pairs"] = [
         {
             "text": p.candidate.text,
             "start": p.candidate.start,
+            "sentence": next(i for i, c in enumerate(sentences) if c is p.sentence),
             "label": int(bool(golds and metrics.exact_match(p.candidate.text, golds))),
             "f1": metrics.token_f1(p.candidate.text, golds) if golds else 0.0,
             "features": p.features,
@@ -168,6 +177,46 @@ def fit(x: np.ndarray, y: np.ndarray, c: float):
     return LogisticRegression(C=c, max_iter=2000).fit(x, y)
 
 
+def rank_weights(x: np.ndarray, y: np.ndarray, owner: np.ndarray, l2: float) -> np.ndarray:
+    """Weights that rank each question's pairs: a conditional logit (softmax over one question's
+    pairs; the log-probability of its right pairs, summed over questions that have one; L2 on
+    standardised features). The reader only ever compares one question's pairs, and a
+    classifier over all pairs spends itself on telling questions apart."""
+    from scipy.optimize import minimize
+
+    has_right = np.bincount(owner, weights=y, minlength=owner.max() + 1) > 0
+    keep = has_right[owner]
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z, yk = (x[keep] - mu) / sd, y[keep]
+    _, group = np.unique(owner[keep], return_inverse=True)
+    n = group.max() + 1
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = z @ w
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, group, s)
+        e = np.exp(s - top[group])
+        every, right = np.bincount(group, e, n), np.bincount(group, e * yk, n)
+        p, q = e / every[group], e * yk / right[group]
+        return -(np.log(right) - np.log(every)).sum() + l2 * w @ w, z.T @ (p - q) + 2 * l2 * w
+
+    w = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    return w / sd
+
+
+def fit_pairs(x: np.ndarray, y: np.ndarray, owner: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """The pair scorer: rank_weights, scaled and shifted (a logistic regression on the ranking
+    score) so that the reader's sigmoid gives a calibrated probability of being right."""
+    w = rank_weights(x, y, owner, l2)
+    platt = fit((x @ w)[:, None], y, 1e6)
+    return w * platt.coef_[0, 0], float(platt.intercept_[0])
+
+
+def predict(model: tuple[np.ndarray, float], x: np.ndarray) -> np.ndarray:
+    w, b = model
+    return 1.0 / (1.0 + np.exp(-np.clip(x @ w + b, -40, 40)))
+
+
 Best = tuple[float, int, float, "dict | None"]  # (probability, label, f1, features) of a best pair
 
 
@@ -181,6 +230,53 @@ def best_per_question(records: list[dict], probs: np.ndarray, owner: np.ndarray)
             pair = records[qi]["pairs"][j]
             best[qi] = (float(p), pair["label"], pair["f1"], pair["features"])
     return best
+
+
+def shortlists(records: list[dict], probs: np.ndarray, owner: np.ndarray) -> list[list[int]]:
+    """Each question's reader.shortlist (the best pair, and others from the sentence the model
+    read: the best evidence sentence), as indices of the pair matrix."""
+    out = []
+    for qi, r in enumerate(records):
+        rows = np.flatnonzero(owner == qi)
+        texts, read = [p["text"] for p in r["pairs"]], [p["sentence"] == 0 for p in r["pairs"]]
+        out.append([int(rows[i]) for i in reader.shortlist(texts, probs[rows], eligible=read)])
+    return out
+
+
+def add_likelihoods(records: list[dict], short: list[list[int]], owner: np.ndarray, log) -> None:
+    """The model's log-probability of each shortlisted answer (extract.answer_logprob), kept in
+    the record under "scored" so that --reuse scores only answers it has not scored yet."""
+    first = {qi: int(np.flatnonzero(owner == qi)[0]) for qi in range(len(records)) if (owner == qi).any()}
+    todo = []
+    for qi, rows in enumerate(short):
+        for i in rows:
+            pair = records[qi]["pairs"][i - first[qi]]
+            if f"{pair['sentence']}:{pair['text']}" not in records[qi].setdefault("scored", {}):
+                todo.append((records[qi], pair))
+    if todo:
+        model = app.model_handle(load_settings()).load()
+        log(f"scoring {len(todo)} shortlisted answers ...")
+    for n, (r, pair) in enumerate(todo, 1):
+        key = f"{pair['sentence']}:{pair['text']}"
+        sentence = Candidate(**r["sentences"][pair["sentence"]])
+        r["scored"][key] = list(answer_logprob(model, sentence, r["question"]["text"], pair["text"]))
+        if n % 500 == 0:
+            log(f"  {n}/{len(todo)}")
+
+
+def rerank_rows(records: list[dict], short: list[list[int]], probs: np.ndarray, owner: np.ndarray):
+    """reader.rerank_features of every shortlisted pair, its label, and its question."""
+    first = {qi: int(np.flatnonzero(owner == qi)[0]) for qi in range(len(records)) if (owner == qi).any()}
+    rows, labels, whose = [], [], []
+    for qi, idx in enumerate(short):
+        for i in idx:
+            pair = records[qi]["pairs"][i - first[qi]]
+            lp, n = records[qi]["scored"][f"{pair['sentence']}:{pair['text']}"]
+            feats = reader.rerank_features(float(probs[i]), lp, n)
+            rows.append([feats[f] for f in reader.RERANK_FEATURES])
+            labels.append(pair["label"])
+            whose.append(qi)
+    return np.array(rows, float), np.array(labels, int), np.array(whose, int)
 
 
 def question_rows(records: list[dict], best: list[Best]) -> np.ndarray:
@@ -206,23 +302,28 @@ def choose_threshold(records: list[dict], conf: np.ndarray, max_false: float) ->
     return float(threshold)
 
 
-def figures(records: list[dict], best: list[Best], conf: np.ndarray, threshold: float) -> list[dict]:
+def figures(
+    records: list[dict], best: list[Best], conf: np.ndarray, threshold: float, answer: list[Best]
+) -> list[dict]:
+    """Per set: the ceiling, the scorer's top-1 (`best`), the answer after the rerank
+    (`answer`), and abstention."""
     out = []
     for name in dict.fromkeys(r["set"] for r in records):
-        mine = [(r, b, c) for r, b, c in zip(records, best, conf) if r["set"] == name]
-        ans = [(r, b, c) for r, b, c in mine if r["answerable"]]
-        una = [(r, b, c) for r, b, c in mine if not r["answerable"]]
+        mine = [(r, b, c, a) for r, b, c, a in zip(records, best, conf, answer) if r["set"] == name]
+        ans = [m for m in mine if m[0]["answerable"]]
+        una = [m for m in mine if not m[0]["answerable"]]
         n = max(len(ans), 1)
         out.append(
             {
                 "set": name,
                 "questions": len(mine),
                 "answerable": len(ans),
-                "ceiling_any_pair": round(sum(any(p["label"] for p in r["pairs"]) for r, _, _ in ans) / n, 3),
-                "top1_em": round(sum(b[1] for _, b, _ in ans) / n, 3),
-                "top1_f1": round(sum(b[2] for _, b, _ in ans) / n, 3),
-                "false_abstention": round(sum(c < threshold for _, _, c in ans) / n, 3),
-                "abstention_recall": round(sum(c < threshold for _, _, c in una) / len(una), 3) if una else None,
+                "ceiling_any_pair": round(sum(any(p["label"] for p in m[0]["pairs"]) for m in ans) / n, 3),
+                "scorer_top1_em": round(sum(m[1][1] for m in ans) / n, 3),
+                "top1_em": round(sum(m[3][1] for m in ans) / n, 3),
+                "top1_f1": round(sum(m[3][2] for m in ans) / n, 3),
+                "false_abstention": round(sum(m[2] < threshold for m in ans) / n, 3),
+                "abstention_recall": round(sum(m[2] < threshold for m in una) / len(una), 3) if una else None,
             }
         )
     return out
@@ -233,7 +334,10 @@ def main() -> None:
     parser.add_argument("--leave-out", type=int, default=4, help="Every N-th XQuAD article leaves the index (0: none).")
     parser.add_argument("--max-false-abstention", type=float, default=0.05)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--c", type=float, default=1.0, help="Inverse L2 strength of the logistic regression.")
+    parser.add_argument("--c", type=float, default=1.0, help="Inverse L2 strength of the abstention regression.")
+    parser.add_argument(
+        "--l2", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0], help="L2 strengths tried for the pair scorer."
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rag-train-reader")
     parser.add_argument("--reuse", action="store_true", help="Refit from the pairs collected in --work last time.")
     parser.add_argument("--dry-run", action="store_true", help="Print the fit; do not write reader.json.")
@@ -265,10 +369,38 @@ def main() -> None:
     x, y, groups, owner = matrix(records)
     log(f"{len(records)} questions, {len(y)} pairs, {int(y.sum())} right")
     folds = list(GroupKFold(n_splits=args.folds).split(x, y, groups))
-    oof = np.zeros(len(y))
-    for train, test in folds:
-        oof[test] = fit(x[train], y[train], args.c).predict_proba(x[test])[:, 1]
+    answerable = np.array([r["answerable"] for r in records])
+
+    def out_of_fold(l2: float) -> np.ndarray:
+        oof = np.zeros(len(y))
+        for train, test in folds:
+            oof[test] = predict(fit_pairs(x[train], y[train], owner[train], l2), x[test])
+        return oof
+
+    # the L2 strength with the most right top-1 answers over every set, out of fold
+    tried = {}
+    for l2 in args.l2:
+        oof = out_of_fold(l2)
+        tried[l2] = (sum(b[1] for b, a in zip(best_per_question(records, oof, owner), answerable) if a), oof)
+        log(f"  l2={l2}: {tried[l2][0]} of {int(answerable.sum())} answerable questions right at top 1")
+    l2 = max(tried, key=lambda k: tried[k][0])
+    oof = tried[l2][1]
     cv_best = best_per_question(records, oof, owner)
+    # the rerank: over each question's shortlist (from out-of-fold probabilities), the
+    # scorer's log-odds and the model's likelihood, ranked like the pairs, by article too
+    short = shortlists(records, oof, owner)
+    add_likelihoods(records, short, owner, log)
+    cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    rx, ry, rq = rerank_rows(records, short, oof, owner)
+    rgroups = np.array([records[q]["group"] for q in rq])
+    rerank_oof = np.zeros(len(ry))
+    for train, test in GroupKFold(n_splits=args.folds).split(rx, ry, rgroups):
+        rerank_oof[test] = rx[test] @ rank_weights(rx[train], ry[train], rq[train], 1.0)
+    cv_answer = list(cv_best)
+    for qi in np.unique(rq):
+        rows = np.flatnonzero(rq == qi)
+        pair = records[qi]["pairs"][short[qi][int(np.argmax(rerank_oof[rows]))] - int(np.flatnonzero(owner == qi)[0])]
+        cv_answer[qi] = (cv_best[qi][0], pair["label"], pair["f1"], cv_best[qi][3])
     # abstention: answerable or not, from the question's out-of-fold best pair, by article too
     qx = question_rows(records, cv_best)
     qy = np.array([int(r["answerable"]) for r in records])
@@ -277,26 +409,32 @@ def main() -> None:
     for train, test in GroupKFold(n_splits=args.folds).split(qx, qy, qgroups):
         conf[test] = fit(qx[train], qy[train], args.c).predict_proba(qx[test])[:, 1]
     threshold = choose_threshold(records, conf, args.max_false_abstention)
-    cv = figures(records, cv_best, conf, threshold)
+    cv = figures(records, cv_best, conf, threshold, cv_answer)
 
-    model = fit(x, y, args.c)
+    coef, intercept = fit_pairs(x, y, owner, l2)
+    rerank = rank_weights(rx, ry, rq, 1.0)
     abstain = fit(qx, qy, args.c)
     trained = reader.Reader(
         reader.FEATURES,
-        tuple(float(v) for v in model.coef_[0]),
-        float(model.intercept_[0]),
+        tuple(float(v) for v in coef),
+        intercept,
         {f: float(v) for f, v in zip(reader.ABSTAIN_FEATURES, abstain.coef_[0])},
         float(abstain.intercept_[0]),
         threshold,
         {
             "by": "scripts/train_reader.py",
-            "model": f"sklearn LogisticRegression(C={args.c}), pairs and abstention",
+            "model": (
+                f"pairs: conditional logit over each question's pairs (L2 {l2}, chosen out of fold from"
+                f" {list(args.l2)}), Platt-scaled; rerank of the best {reader.RERANK} answers: conditional logit"
+                f" (L2 1.0) over {list(reader.RERANK_FEATURES)}; abstention: sklearn LogisticRegression(C={args.c})"
+            ),
             "pairs": int(len(y)),
             "leave_out_every": args.leave_out,
             "max_false_abstention": args.max_false_abstention,
             "cv": f"GroupKFold({args.folds}) by article; threshold chosen on out-of-fold probabilities",
             "cv_figures": cv,
         },
+        {f: float(v) for f, v in zip(reader.RERANK_FEATURES, rerank)},
     )
     for row in cv:
         log(json.dumps(row))

@@ -188,3 +188,24 @@ def test_restored_kv_states_give_fresh_results_and_skip_the_prefix(smollm_handle
     _, _, _, evaluated, sent = runs[1]
     assert evaluated < 0.5 * sent, runs  # both prefixes came from saved states
     assert model.counters["completion"] == sum(r[2].completion_tokens for r in runs)
+
+
+@pytest.mark.llm
+def test_answers_scored_after_the_prompt_just_answered_decode_no_prompt(smollm_handle, smollm_path):
+    """A shortlist of answers scored after the prompt the model just answered: the prompt is
+    not decoded again, and each score equals a fresh model's."""
+    from rag.llm.llama import LocalModel
+
+    model = smollm_handle.load()
+    texts = (" Jason Droege", " Alexandr Wang", " Lucy Guo")
+    "".join(model.complete(PREFIX_B, 4, ["\n"], Generation()))  # the model answers this prompt first
+    got = []
+    for text in texts:
+        before = model.counters["evaluated"]
+        got.append((model.text_logprob(PREFIX_B, text), model.counters["evaluated"] - before))
+    for text, ((score, n), _) in zip(texts, got):
+        fresh = LocalModel(smollm_path).text_logprob(PREFIX_B, text)
+        assert n == fresh[1] and score == pytest.approx(fresh[0], abs=1e-3)
+    # each decodes its own tokens only (the last of them needs no logits): the prompt was
+    # decoded to answer it, and its last logits were kept
+    assert [e for _, e in got] == [n - 1 for (_, n), _ in got]

@@ -231,3 +231,53 @@ def test_the_reader_reads_past_sentences_that_cannot_answer(pool, reached):
     found = reader.pairs(q, s, pool=pool)
     assert ("900 Mitarbeiter" in {p.candidate.text for p in found}) is reached
     assert all(p.features["sentence_rank"] < 1.0 for p in found)  # ranks beyond the fitted range are capped
+
+
+@pytest.mark.parametrize(
+    "texts, probs, n, expected",
+    [
+        (["Droege", "Wang", "Guo"], [0.2, 0.9, 0.5], 3, [1, 2, 0]),
+        (["Droege", "droege", "Wang"], [0.9, 0.8, 0.1], 2, [0, 2]),  # the same words are one answer
+        (["Jason Droege", "Jason  Droege"], [0.3, 0.6], 3, [1]),  # whichever pair is more probable
+        ([], [], 3, []),
+    ],
+)
+def test_shortlist(texts, probs, n, expected):
+    assert reader.shortlist(texts, probs, n) == expected
+
+
+def test_rerank_features():
+    f = reader.rerank_features(0.5, -6.0, 3)
+    assert f == pytest.approx({"logit": 0.0, "logprob": -6.0, "logprob_token": -2.0})
+    assert math.isfinite(reader.rerank_features(1.0, 0.0, 0)["logit"])  # no division by zero
+
+
+def _with_rerank(tmp_path, rerank: dict[str, float]) -> reader.Reader:
+    r = write_reader(tmp_path, {"near": 1.0})
+    path = tmp_path / "reader.json"
+    path.write_text(json.dumps({**r.to_json(), "rerank": rerank}))
+    return reader.load_reader(path)
+
+
+@pytest.mark.parametrize(
+    "rerank, likely, expected",
+    [
+        # the scorer prefers Droege (near); the model finds Wang far likelier
+        ({"logit": 1.0, "logprob": 1.0}, {"Jason Droege": -9.0, "Wang": -1.0}, "Wang"),
+        ({"logit": 1.0, "logprob": 0.1}, {"Jason Droege": -9.0, "Wang": -1.0}, "Jason Droege"),
+        ({}, {"Jason Droege": -9.0, "Wang": -1.0}, "Jason Droege"),  # no rerank fitted: the scorer's order
+        ({"logit": 1.0, "logprob": 1.0}, None, "Jason Droege"),  # a model that cannot score
+    ],
+)
+def test_rerank_weighs_the_scorer_and_the_models_likelihood(tmp_path, rerank, likely, expected):
+    r = _with_rerank(tmp_path, rerank)
+    s = sentence("Wang ging, es kam Jason Droege.", start=0)
+    found = [_pair(s, "Jason Droege", "person"), _pair(s, "Wang", "name")]
+    found[0].features["near"], found[1].features["near"] = 2.0, 0.0
+    likelihood = None if likely is None else (lambda p: (likely[p.candidate.text], 2))
+    assert r.rerank(found, likelihood).candidate.text == expected
+    assert reader.load_reader(tmp_path / "reader.json").rerank_coef == rerank  # written and read back
+
+
+def test_rerank_of_no_pairs_is_none(tmp_path):
+    assert _with_rerank(tmp_path, {"logit": 1.0}).rerank([], lambda p: (0.0, 1)) is None

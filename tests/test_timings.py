@@ -73,17 +73,21 @@ def answerer(seeds_index):
     return app.open_answerer(load_settings(index=seeds_index))
 
 
-def spy_prompts(model) -> list[tuple[str, str, Generation]]:
-    """Each completion prompt the model is sent, with its kind and what it wrote (the real
-    model does the work; the spy only keeps the prompt text)."""
-    sent: list[tuple[str, str, Generation]] = []
-    complete = model.complete
+def spy_prompts(model) -> list[tuple[str, str, Generation | None]]:
+    """Each completion prompt the model is sent, with its kind and what it wrote, and each text
+    it scores (kind "score"; the real model does the work, the spy only keeps the prompt text)."""
+    sent: list[tuple[str, str, Generation | None]] = []
+    complete, score = model.complete, model.text_logprob
 
     def recorded(prompt, max_tokens, stop, out):
         sent.append((out.kind, prompt, out))
         return complete(prompt, max_tokens, stop, out)
 
-    model.complete = recorded
+    def scored(prefix, text):
+        sent.append(("score", prefix + text, None))
+        return score(prefix, text)
+
+    model.complete, model.text_logprob = recorded, scored
     return sent
 
 
@@ -101,8 +105,9 @@ def test_timings_count_every_prompt_of_the_real_model(answerer, question, kinds)
     try:
         t = answerer.ask(question).timings
     finally:
-        del model.complete  # the instance attribute: the class's method again
-    assert set(t["prompts"]) == kinds == {kind for kind, _, _ in sent}
+        del model.complete, model.text_logprob  # the instance attributes: the class's methods again
+    # "score": the model's likelihood of the reader's shortlisted answers, when there are two
+    assert set(t["prompts"]) - {"score"} == kinds and set(t["prompts"]) == {kind for kind, _, _ in sent}
     for key in ("calls", "prompt_tokens", "prompt_tokens_evaluated", "completion_tokens"):
         total = t["model_calls"] if key == "calls" else t[key]
         assert total == sum(k[key] for k in t["prompts"].values()), (key, t)
@@ -110,6 +115,9 @@ def test_timings_count_every_prompt_of_the_real_model(answerer, question, kinds)
     for kind, per in t["prompts"].items():
         prompts = [(p, out) for k, p, out in sent if k == kind]
         assert per["calls"] == len(prompts)
+        if kind == "score":  # writes nothing; a prompt scored before is not decoded again
+            assert per["completion_tokens"] == 0 and 0 <= per["prompt_tokens_evaluated"] <= per["prompt_tokens"]
+            continue
         # at least the tokens of each prompt as llama.cpp tokenizes it (equal: nothing is left out)
         assert per["prompt_tokens"] == sum(model.count_tokens(p) for p, _ in prompts) > 0
         assert 0 < per["prompt_tokens_evaluated"] <= per["prompt_tokens"]

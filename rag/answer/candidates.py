@@ -27,17 +27,21 @@ from rag.lang.lexicon import (
     PLACE_PREPOSITIONS,
     SCALES,
     SEASONS,
+    TITLE_PARTICLES,
     UNIT_WORDS,
     YEAR,
     both,
 )
 from rag.lang.tagger import Token, tag
 
+# "modifier": the adjectives of a noun phrase alone ("gewaltfreien" for "welche Art von Protest");
 # "span": the span the model copied (extract.py) where no tagged candidate has its bounds
-KINDS = ("person", "place", "org", "name", "number", "date", "noun_phrase", "span")
+KINDS = ("person", "place", "org", "name", "number", "date", "noun_phrase", "modifier", "span")
 
 # When rules propose the same span, the more specific reading wins.
-_PRIORITY = {k: i for i, k in enumerate(("date", "number", "place", "person", "org", "name", "noun_phrase"))}
+_PRIORITY = {
+    k: i for i, k in enumerate(("date", "number", "place", "person", "org", "name", "noun_phrase", "modifier"))
+}
 
 # question kind (rag/answer/question.py) -> candidate kinds that can answer it
 _ACCEPTS: dict[str, frozenset[str]] = {
@@ -59,6 +63,15 @@ _SCALE_WORDS = frozenset(w for lang in SCALES for w in SCALES[lang])
 _MONTHS = frozenset(both(MONTHS))
 _SEASONS = frozenset(w.lower() for w in both(SEASONS))
 _NUMBER_WORDS = frozenset(w for lang in NUMBER_WORDS for w, n in NUMBER_WORDS[lang].items() if n > 1)
+_PARTICLES = frozenset((*NAME_PARTICLES, *TITLE_PARTICLES))
+# what joins two numbers into one answer: "30.000 bis 50.000", "687 und 760 nm", "20-18"
+_RANGE_WORDS = frozenset(("bis", "und", "oder", "zu", "-", "–", "to", "and", "or"))
+_TIMES = frozenset(("mal", "fach"))  # "22-mal"
+_OPEN_QUOTES, _CLOSE_QUOTES = frozenset('„“"»‚'), frozenset('“”"«‘')
+_GENITIVE = frozenset(("des", "der", "eines", "einer"))
+# prepositions that join a noun to the noun phrase before it: "Universität von Paris"
+_ATTRIBUTE = frozenset(("von", "vom", "of", "aus", "mit", "für", "über"))
+_LINKED = 5
 _ONE = frozenset(("ein", "eine", "einer", "einem", "einen", "a", "an", "one"))
 _DECADE = re.compile(r"1[5-9]\d0er|20\d0er")
 _PLACE_PREPS = frozenset(both(PLACE_PREPOSITIONS))
@@ -143,6 +156,37 @@ class _Builder:
                 if j + 1 < len(toks) and toks[j + 1].text.lower() in _UNIT_WORDS and toks[j].pos != "NN":
                     self.add(i, j + 2, "number", toks[j + 1].lemma)
 
+    def joined(self) -> None:
+        """Two numbers joined into one answer ("30.000 bis 50.000", "687 und 760 nm", "20-18"),
+        a count with "-mal" ("22-mal"), a name or noun phrase with its parenthesis ("Alpha
+        Repertory Television Service (ARTS)"), and a short quoted title („Mork vom Ork“)."""
+        toks, n = self.toks, len(self.toks)
+        first = {t.start: k for k, t in enumerate(toks)}
+        last = {t.end: k + 1 for k, t in enumerate(toks)}
+        numbers = [c for c in self.found.values() if c.kind in ("number", "date")]
+        for a in numbers:
+            i, j = first[a.start], last[a.end]
+            if j + 1 < n and toks[j].text.lower() in ("-", "–") and toks[j + 1].text.lower() in _TIMES:
+                self.add(i, j + 2, "number", toks[j + 1].lemma)
+            if j + 1 >= n or toks[j].text.lower() not in _RANGE_WORDS:
+                continue
+            for b in numbers:
+                if b.start == toks[j + 1].start and j + 1 == first[b.start]:
+                    both_years = YEAR.fullmatch(a.text) and YEAR.fullmatch(toks[j + 1].text)
+                    self.add(i, last[b.end], "date" if both_years else "number", b.head_lemma)
+        for k, t in enumerate(toks):
+            if t.text == "(":
+                close = next((m for m in range(k + 1, min(k + 5, n)) if toks[m].text == ")"), None)
+                if close is None or close == k + 1:
+                    continue
+                for c in [c for c in self.found.values() if c.end == toks[k - 1].end and k > 0]:
+                    if c.kind not in ("number", "date", "modifier"):
+                        self.add(first[c.start], close + 1, c.kind, c.head_lemma)
+            elif t.text in _OPEN_QUOTES:
+                close = next((m for m in range(k + 1, min(k + 10, n)) if toks[m].text in _CLOSE_QUOTES), None)
+                if close is not None and close > k + 1:
+                    self.add(k + 1, close, "name", toks[close - 1].lemma)
+
     def dates(self) -> None:
         toks = self.toks
         for k, t in enumerate(toks):
@@ -161,31 +205,51 @@ class _Builder:
             if j == k + 2 and i < k:
                 self.add(k, j, "date", t.lemma)  # "Juni 2025" out of "12. Juni 2025"
 
+    def _initial(self, k: int) -> bool:
+        """Is toks[k] an initial inside a name: "C." in "John C. Messenger"?"""
+        toks = self.toks
+        return (
+            k + 2 < len(toks)
+            and len(toks[k].text) == 1
+            and toks[k].text.isupper()
+            and toks[k + 1].text == "."
+            and toks[k + 1].start == toks[k].end
+            and (_proper(toks[k + 2]) or toks[k + 2].text[:1].isupper() or toks[k + 2].text.lower() in _PARTICLES)
+        )
+
+    def _particles(self, j: int) -> int:
+        """How many lower-case name words start at toks[j] and lead on to a name word: "of the" in
+        "The Curse of the Daleks", "von" in "Ursula von der Leyen" (0: none)."""
+        toks, k = self.toks, j
+        while k < len(toks) and k - j < 2 and toks[k].text.lower() in _PARTICLES:
+            if toks[k].pos == "ART" and toks[k].text.lower() != "the":  # German "der" is no particle
+                return 0
+            k += 1
+        return k - j if k > j and k < len(toks) and _proper(toks[k]) else 0
+
     def names(self) -> None:
         toks, n = self.toks, len(self.toks)
         i = 0
         while i < n:
-            if not _proper(toks[i], i == 0):
+            if not (_proper(toks[i], i == 0) or self._initial(i)):
                 i += 1
                 continue
-            j = i + 1
+            j = i if self._initial(i) else i + 1
             while j < n:
-                if _proper(toks[j]):
+                if self._initial(j):
+                    j += 2  # the word after an initial is the name's, whatever its tag
+                    j += not self._initial(j)
+                elif _proper(toks[j]):
                     j += 1
-                elif (
-                    toks[j].text.lower() in NAME_PARTICLES
-                    and j + 1 < n
-                    and _proper(toks[j + 1])
-                    and toks[j].pos != "ART"
-                ):
-                    j += 2
+                elif words := self._particles(j):
+                    j += words + 1
                 else:
                     break
             kind = self._name_kind(i, j)
             self.add(i, j, kind, toks[j - 1].lemma)
             # titles and roles before a name are tagged as names too: "Defensive End Kony Ealy"
             for k in range(i + 1, j - 1):
-                if toks[k].text[:1].isupper():
+                if toks[k].text[:1].isupper() and toks[k - 1].text != ".":
                     self.add(k, j, self._name_kind(k, j), toks[j - 1].lemma)
             # a name's last word the tagger read as a common noun: "New England Patriots"
             if j < n and toks[j].pos == "NN" and not COMMON_NOUN.search(toks[j].text):
@@ -203,10 +267,12 @@ class _Builder:
             k -= 1
         if k >= 0 and toks[k].text.lower() in _PLACE_PREPS:
             return "place"
-        words = [t.text for t in toks[i:j]]
+        words = [t.text for t in toks[i:j] if t.text != "."]  # "John C. Messenger": "C" is a word
         if any(w.lower() in _ORG_MARKERS for w in words):
             return "org"
-        if 2 <= len(words) <= 3 and all(w[:1].isupper() and w[1:].islower() and w.isalpha() for w in words):
+        if 2 <= len(words) <= 3 and all(
+            w[:1].isupper() and (len(w) == 1 or w[1:].islower()) and w.isalpha() for w in words
+        ):
             return "person"
         return "name"
 
@@ -220,30 +286,40 @@ class _Builder:
             while j < n and toks[j].pos in _MODIFIERS:
                 j += 1
             k = j
-            while k < n and _nounish(toks[k]):
+            while k < n and _nounish(toks[k]) and not self._initial(k):  # "John C." is names()'s
                 k += 1
             if k > j:
+                # a truncated first part: "Nord- und Westafrika"
+                if s >= 2 and toks[s - 1].pos == "KON" and toks[s - 2].pos == "TRUNC":
+                    s -= 2
                 spans.append((s, k))
                 self.add(s, k, "noun_phrase", toks[k - 1].lemma)
                 if j > s:  # the nouns alone, without their adjectives
                     self.add(j, k, "noun_phrase", toks[k - 1].lemma)
+                    # ...and the adjectives alone: "gewaltfreien" for "welche Art von Protest"
+                    if all(t.pos in ("ADJA", "ADJD") for t in toks[s:j]):
+                        self.add(s, j, "modifier", toks[k - 1].lemma)
                 i = k
             else:
                 i += 1
-        # a noun phrase with its genitive or a coordinated one, up to three in a row:
-        # "die Entwicklung der deutschen Sprache und Literatur", "Minimalität oder Unzerlegbarkeit"
+        # a noun phrase with its genitive, an attribute or a coordinated one, up to LINKED in a
+        # row: "die Entwicklung der deutschen Sprache und Literatur", "Edikt von Fontainebleau",
+        # "kulturelle Traditionen, soziale Bräuche, religiöse Überzeugungen"
         for a in range(len(spans)):
-            for b in range(a + 1, min(a + 3, len(spans))):
+            for b in range(a + 1, min(a + _LINKED, len(spans))):
                 if not self._linked(spans[b - 1][1], spans[b][0]):
                     break
                 self.add(spans[a][0], spans[b][1], "noun_phrase", toks[spans[a][1] - 1].lemma)
 
     def _linked(self, end: int, start: int) -> bool:
-        """Do the tokens between two noun phrases join them: "der", "und", "oder die"?"""
+        """Do the tokens between two noun phrases join them: "der", "und", "oder die", "von", ","?"""
         between = self.toks[end:start]
-        if len(between) == 1 and between[0].pos == "ART" and between[0].text.lower() in ("des", "der"):
-            return True
-        return 1 <= len(between) <= 2 and between[0].pos == "KON" and all(t.pos in _DETERMINERS for t in between[1:])
+        if not between or len(between) > 2 or any(t.pos not in _DETERMINERS for t in between[1:]):
+            return False
+        word = between[0].text.lower()
+        if len(between) == 1 and between[0].pos == "ART":
+            return word in _GENITIVE
+        return between[0].pos == "KON" or word in _ATTRIBUTE or word == ","
 
 
 def from_tokens(sentence: str, offset: int, toks: Sequence[Token]) -> list[AnswerCandidate]:
@@ -253,6 +329,7 @@ def from_tokens(sentence: str, offset: int, toks: Sequence[Token]) -> list[Answe
     b.dates()
     b.names()
     b.noun_phrases()
+    b.joined()
     return sorted(b.found.values(), key=lambda c: (c.start, c.end))
 
 

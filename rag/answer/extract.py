@@ -62,6 +62,14 @@ def copy_answer(model: LanguageModel, top: Candidate, question: str) -> Extracte
     return extract(model, top.text, top.start, question, lang, Generation(kind="extract"))
 
 
+def answer_logprob(model: LanguageModel, sentence: Candidate, question: str, answer: str) -> tuple[float, int]:
+    """The model's log-probability of `answer` as its copy from `sentence` (the prompt
+    copy_answer gives it, so the best sentence's prompt is already in the model's cache), and
+    the answer's number of tokens."""
+    lang = detect_language(sentence.chunk_text or sentence.text)
+    return model.text_logprob(prompts.extract_prompt(sentence.text, question, lang), " " + answer)
+
+
 def got_span(got: Extracted | None) -> bool:
     """Did the model copy a span of the sentence (rather than write something else)?"""
     return got is not None and got.start is not None

@@ -2,9 +2,10 @@
 
 read the question once (parse.py: language, kind, unit, terms; translated when it is in
 another language than the corpus) -> retrieve (index/retrieve.py) -> select evidence
-sentences (evidence.py, body sentences only) -> the reader picks the best (sentence, short
-answer) pair and how likely it is right (reader.py) -> decide whether to answer (policy.py)
--> answer from the pair (compose.py; baseline.py for comparison) -> the follow-up rule
+sentences (evidence.py, body sentences only) -> the reader scores (sentence, short answer)
+pairs and how likely its best is right (reader.py) -> decide whether to answer (policy.py)
+-> the model's likelihood reorders the reader's best few (reader.rerank) -> answer from the
+chosen pair (compose.py; baseline.py for comparison) -> the follow-up rule
 (policy.py). Data flows down: no stage re-reads the question.
 """
 
@@ -16,11 +17,11 @@ from collections.abc import Callable
 from rag.answer import evidence, reader
 from rag.answer.baseline import baseline_answer
 from rag.answer.compose import checked_answer
-from rag.answer.extract import Extracted, copy_answer, got_span
+from rag.answer.extract import Extracted, answer_logprob, copy_answer, got_span
 from rag.answer.parse import Asked, read_question
 from rag.answer.policy import check_follow_up, judge_evidence, trusted, understood, writes_answers
 from rag.answer.question import Question
-from rag.answer.reader import Reader, default_reader
+from rag.answer.reader import Pair, Reader, default_reader
 from rag.answer.scoring import evidence_features
 from rag.answer.translate import translate
 from rag.answer.tuning import Tuning, default_tuning
@@ -101,6 +102,12 @@ class Answerer:
         reader weighs beside the tagged candidates."""
         return copy_answer(self.model, cands[0], q.text) if cands else None
 
+    def likelihood(self, q: Question) -> Callable[[Pair], tuple[float, int]] | None:
+        """The model's log-probability of a pair's answer as its copy (None: it cannot score)."""
+        if not self.handle.capabilities.score:
+            return None
+        return lambda pair: answer_logprob(self.model, pair.sentence, q.text, pair.candidate.text)
+
     def ask(
         self,
         question: str,
@@ -160,21 +167,25 @@ class Answerer:
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
             stage("extract")
             got = self.extract(q, cands)
-            chosen, best = self.reader.best(reader.pairs(q, cands, read.unknown_terms, generated=got))
+            found = reader.pairs(q, cands, read.unknown_terms, generated=got)
+            # whether to answer is the scorer's alone (its best pair); which answer, the
+            # scorer's and the model's likelihood together
+            top, best = self.reader.best(found)
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,
                 cands[0] if cands else None,
-                None if chosen is None else chosen.features,
+                None if top is None else top.features,
                 got_span(got),
             )
             features = evidence_features(q, cands[0], read.unknown_terms) if cands else {}
-            if chosen is not None:
-                features["reader"] = {k: round(v, 3) for k, v in chosen.features.items()}
+            if top is not None:
+                features["reader"] = {k: round(v, 3) for k, v in top.features.items()}
             verdict = judge_evidence(q, cands, probability, self.reader.threshold, features)
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
+                chosen = self.reader.rerank(found, self.likelihood(q), cands[0])
                 stage("write" if self.generates() else "compose")
                 answer = checked_answer(
                     q,

@@ -1,11 +1,14 @@
 """The reader: one learned scorer over (evidence sentence, candidate short answer) pairs.
 
 For the best few evidence sentences, every candidate short answer (candidates.py) of a kind
-that can answer the question is a pair; each pair gets a row of features and a logistic
-regression (fitted by scripts/train_reader.py, shipped as reader.json) gives the probability
-that the candidate is the answer. The best pair's sentence is the quote, its candidate the
-short answer; a second, small regression over that probability and the question's match
-with the evidence decides whether to answer at all. Applied with numpy only.
+that can answer the question is a pair; each pair gets a row of features and a linear
+scorer (a conditional logit fitted by scripts/train_reader.py to rank each question's pairs,
+Platt-scaled; shipped as reader.json) gives the probability that the candidate is the answer.
+A second, small regression over the best pair's probability and the question's match with the
+evidence decides whether to answer at all. When answering, the best RERANK distinct answers are
+reordered by the scorer's log-odds together with the model's likelihood of each as its copy
+(rerank); the chosen pair's sentence is the quote, its candidate the short answer. Applied with
+numpy only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +31,7 @@ from rag.lang.tagger import Token, tag
 from rag.lang.text import analyze, detect_language, fold
 
 _ARTICLES = frozenset(both(ARTICLES))
+_QUOTES = frozenset('„“”"»«‚‘')
 
 READER = Path(__file__).with_name("reader.json")
 
@@ -73,6 +77,10 @@ FEATURES = (
     "focus_head",
     "focus_near",
     "focus_sentence",
+    # a number that counts the focus ("900 Mitarbeiter" for "wie viele Mitarbeiter"), or
+    # another noun ("13 Milliarden Annotationen")
+    "counts_focus",
+    "counts_other",
     # boundaries: a candidate inside a longer one ("Zweiten" in "Zweiten Weltkrieg"), one
     # holding shorter ones, a noun right after it, one or two characters, ending in an adjective
     "nested",
@@ -83,6 +91,13 @@ FEATURES = (
     "in_question",
     "window",
     *(f"pos_{p}" for p in POS_SHARES),
+    # its shape: a list ("Traditionen, Bräuche"), joined by a preposition ("Edikt von
+    # Fontainebleau"), with a parenthesis ("Service (ARTS)"), quoted („Mork vom Ork“)
+    "has_comma",
+    "has_conjunction",
+    "has_preposition",
+    "has_parenthesis",
+    "quoted",
     *(f"match_{q}_{k}" for q in QUESTION_KINDS for k in KINDS),
     # the model's copied answer (extract.py) from the best evidence sentence: the candidate is
     # in that sentence, is the copied span, lies inside it or holds it, and how many words
@@ -95,6 +110,12 @@ FEATURES = (
 )
 
 WINDOW = 4  # tokens either side of a candidate whose question words count for "window"
+
+# The scorer's best few distinct answers are reordered by the model's likelihood of each as its
+# copy (extract.answer_logprob): the right answer is among the best 3 for 0.42 of XQuAD-de
+# questions and first for 0.29 (out of fold, scripts/train_reader.py).
+RERANK = 3
+RERANK_FEATURES = ("logit", "logprob", "logprob_token")
 
 
 @dataclass(frozen=True)
@@ -172,7 +193,14 @@ def _boundary_features(
         if j < lo or j > hi:
             near_terms |= asked[j]
     inner = [toks[i] for i in inside]
+    counted = inner[-1] if inner and inner[-1].pos == "NN" else None
+    if counted is None and hi + 1 < len(toks) and toks[hi + 1].pos == "NN":
+        counted = toks[hi + 1]
     return {
+        "counts_focus": float(cand.kind == "number" and counted is not None and _is_focus(counted, focus)),
+        "counts_other": float(
+            cand.kind == "number" and bool(focus) and counted is not None and not _is_focus(counted, focus)
+        ),
         "has_focus": float(bool(focus)),
         "focus_head": float(any(_is_focus(t, focus) for t in inner[-1:])),
         "focus_near": float(any(_is_focus(toks[j], focus) for j in around)),
@@ -182,6 +210,13 @@ def _boundary_features(
         "ends_adjective": float(bool(inner) and inner[-1].pos == "ADJA"),
         "in_question": float(fold(cand.text) in fold(question.text)),
         "window": sum(weights.get(t, 0.0) for t in near_terms) / total,
+        "has_comma": float(any(t.text == "," for t in inner)),
+        "has_conjunction": float(any(t.pos == "KON" for t in inner)),
+        "has_preposition": float(any(t.pos.startswith("APPR") for t in inner)),
+        "has_parenthesis": float(any(t.text == "(" for t in inner)),
+        "quoted": float(
+            0 < lo and hi + 1 < len(toks) and toks[lo - 1].text in _QUOTES and toks[hi + 1].text in _QUOTES
+        ),
         **{f"pos_{p}": sum(t.pos == p for t in inner) / max(len(inner), 1) for p in POS_SHARES},
     }
 
@@ -214,7 +249,7 @@ def generated_features(
     cand: AnswerCandidate, sentence: Candidate, got: Extracted | None, read: Candidate | None
 ) -> dict[str, float]:
     """How the candidate relates to the model's copied answer `got` from sentence `read`."""
-    if got is None or read is None or (sentence.source, sentence.start) != (read.source, read.start):
+    if got is None or read is None or not _same(sentence, read):
         return {}
     out = {"gen_sentence": 1.0, "gen_f1": _f1(cand.text, got.text)}
     if got.start is not None and got.end is not None:
@@ -352,6 +387,37 @@ def whole_name(chosen: Pair, found: Sequence[Pair]) -> Pair:
     return chosen
 
 
+def shortlist(
+    texts: Sequence[str], probs: Sequence[float], n: int = RERANK, eligible: Sequence[bool] | None = None
+) -> list[int]:
+    """Indices of the n most probable answers with distinct words (the same words from two
+    sentences are one answer: the more probable pair stands for it), most probable first.
+    eligible: which pairs may join the most probable one (None: all)."""
+    out: list[int] = []
+    seen: set[str] = set()
+    for i in sorted(range(len(texts)), key=lambda i: -probs[i]):
+        key = " ".join(fold(texts[i]).split())
+        if out and eligible is not None and not eligible[i]:
+            continue
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+            if len(out) == n:
+                break
+    return out
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return (a.source, a.start) == (b.source, b.start)
+
+
+def rerank_features(probability: float, logprob: float, tokens: int) -> dict[str, float]:
+    """What the rerank weighs: the scorer's log-odds, and the model's log-probability of the
+    answer, in all and per token."""
+    p = min(max(probability, 1e-9), 1 - 1e-9)
+    return {"logit": math.log(p / (1 - p)), "logprob": logprob, "logprob_token": logprob / max(tokens, 1)}
+
+
 def _logistic(coef: dict[str, float], intercept: float, feats: dict[str, float]) -> float:
     z = intercept + sum(w * feats.get(name, 0.0) for name, w in coef.items())
     return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
@@ -368,6 +434,8 @@ class Reader:
     abstain_intercept: float
     threshold: float
     fit: dict = field(default_factory=dict, compare=False)  # how and on what it was fitted
+    # weights of rerank_features over the shortlist (none: the scorer's order stands)
+    rerank_coef: dict[str, float] = field(default_factory=dict)
 
     def confidence(
         self,
@@ -401,6 +469,32 @@ class Reader:
         i = max(range(len(probs)), key=probs.__getitem__)
         return whole_name(found[i], found), probs[i]
 
+    def rerank(
+        self,
+        found: Sequence[Pair],
+        likelihood: Callable[[Pair], tuple[float, int]] | None,
+        read: Candidate | None = None,
+    ) -> Pair | None:
+        """The answer: of the shortlist, the pair the scorer and the model's likelihood
+        (log-probability, tokens) favour together; the scorer's best without a likelihood.
+        read: the sentence the model copied from; only its answers join the scorer's best,
+        since its prompt is decoded already (answers from other sentences each cost one, and
+        gained nothing out of fold: scripts/train_reader.py)."""
+        probs = self.probabilities(found)
+        eligible = None if read is None else [_same(p.sentence, read) for p in found]
+        short = shortlist([p.candidate.text for p in found], probs, eligible=eligible)
+        if not short:
+            return None
+        pick = short[0]
+        if likelihood is not None and self.rerank_coef and len(short) > 1:
+
+            def value(i: int) -> float:
+                feats = rerank_features(probs[i], *likelihood(found[i]))
+                return sum(w * feats[k] for k, w in self.rerank_coef.items())
+
+            pick = max(short, key=value)
+        return whole_name(found[pick], found)
+
     def to_json(self) -> dict:
         return {
             "features": list(self.features),
@@ -411,6 +505,7 @@ class Reader:
                 "intercept": round(self.abstain_intercept, 6),
                 "threshold": round(self.threshold, 6),
             },
+            "rerank": {k: round(v, 6) for k, v in self.rerank_coef.items()},
             "fit": self.fit,
         }
 
@@ -428,6 +523,7 @@ def load_reader(path: Path = READER) -> Reader:
         float(abstain["intercept"]),
         float(abstain["threshold"]),
         d.get("fit", {}),
+        {k: float(v) for k, v in d.get("rerank", {}).items()},
     )
 
 

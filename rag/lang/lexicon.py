@@ -217,6 +217,8 @@ PLACE_PREPOSITIONS = {"de": ("in", "aus", "nach", "bei", "im", "am"), "en": ("in
 PLACE_ARTICLES = {"de": ("der", "dem", "den"), "en": ("the",)}
 # lower-case words inside a name: "Ludwig van Beethoven", "Bank of America"
 NAME_PARTICLES = ("von", "van", "de", "der", "al-", "of", "the")
+# ...and inside an English title quoted in a German text: "Smith and Jones", "ABC on Demand"
+TITLE_PARTICLES = ("and", "on", "to", "for")
 
 # ---------------------------------------------------------------- numbers and units
 

@@ -310,12 +310,17 @@ def _caching_llama(llama_cpp: Any) -> Any:
             # first tokens -> (the tokens the state holds, how many of them are canonical, state)
             self._slots: dict[tuple[int, ...], tuple[list[int], int, bytes]] = {}
             self.canonical = 0
+            # the prompt last decoded (by score_after or generate), and the logits of its last
+            # token: scoring answers after the prompt the model just answered decodes nothing again
+            self._scored: tuple[list[int], Any] | None = None
+            self._prompt: list[int] | None = None
 
         def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any):
             """create_completion and create_chat_completion both end here with the final
             prompt tokens: restore the best saved state, keep whole blocks of it, count,
             then decode as usual (eval() below keeps to the blocks)."""
             tokens = list(tokens)
+            self._scored, self._prompt = None, tokens  # eval() keeps the prompt's last logits
             self.restore_longest(tokens)
             keep = self.cached_prefix(tokens)
             self._forget_after(keep)  # generate() then finds exactly `keep` tokens to reuse
@@ -341,10 +346,20 @@ def _caching_llama(llama_cpp: Any) -> Any:
                 if start % EVAL_BLOCK == 0 and len(batch) == EVAL_BLOCK and self.canonical == start:
                     self.canonical = start + EVAL_BLOCK
                 i += len(batch)
+            if self._prompt is not None and self.n_tokens == len(self._prompt):
+                self._scored, self._prompt = (self._prompt, self._last_logits()), None
+
+        def _last_logits(self) -> Any:
+            """A copy of the logits after the last token decoded."""
+            import numpy as np
+
+            row = llama_cpp.llama_get_logits_ith(self.ctx, -1)
+            return np.ctypeslib.as_array(row, shape=(self.n_vocab(),)).copy()
 
         def reset(self) -> None:
             super().reset()
             self.canonical = 0
+            self._scored = self._prompt = None
 
         def cached_prefix(self, tokens: list[int]) -> int:
             """How many leading tokens the KV cache holds already that may be reused."""
@@ -397,12 +412,9 @@ def _caching_llama(llama_cpp: Any) -> Any:
 
         def score_after(self, head: list[int], tail: list[int]) -> float:
             """Sum of log-probabilities of `tail` after `head`: head through eval() (reusing
-            the cache), then one batch for tail[:-1] with logits at every position."""
-            self.restore_longest(head)
-            common = self.cached_prefix(head)
-            self.on_prompt(len(head), len(head) - common)
-            self._forget_after(common)
-            self.eval(head[common:])
+            the cache), then one batch for tail[:-1] with logits at every position. Several
+            texts after one head (a shortlist of answers after one prompt) decode the head
+            once: its tokens stay in the cache and its last logits are kept."""
             vocab = self.n_vocab()
 
             def logits(i: int) -> Any:
@@ -410,7 +422,21 @@ def _caching_llama(llama_cpp: Any) -> Any:
 
                 return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, i), shape=(vocab,))
 
-            total = _logprob(logits(-1), tail[0], grouped=True)
+            kept = self._scored
+            cached = self.n_tokens >= len(head) and [int(t) for t in self.input_ids[: len(head)]] == head
+            if kept is not None and kept[0] == head and cached:
+                self.on_prompt(len(head), 0)
+                self._forget_after(len(head))
+                last = kept[1]
+            else:
+                self.restore_longest(head)
+                common = self.cached_prefix(head)
+                self.on_prompt(len(head), len(head) - common)
+                self._forget_after(common)
+                self.eval(head[common:])
+                last = self._last_logits()
+                self._scored = (list(head), last)
+            total = _logprob(last, tail[0], grouped=True)
             n_past, n = self.n_tokens, len(tail) - 1
             if not n:
                 return total
