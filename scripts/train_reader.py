@@ -232,6 +232,12 @@ def best_per_question(records: list[dict], probs: np.ndarray, owner: np.ndarray)
     return best
 
 
+def pair_of(records: list[dict], owner: np.ndarray, i: int) -> dict:
+    """The pair in row i of the matrix (its rows go question by question, in order)."""
+    qi = int(owner[i])
+    return records[qi]["pairs"][i - int(np.searchsorted(owner, qi))]
+
+
 def shortlists(records: list[dict], probs: np.ndarray, owner: np.ndarray) -> list[list[int]]:
     """Each question's reader.shortlist (the best pair, and others from the sentence the model
     read: the best evidence sentence), as indices of the pair matrix."""
@@ -246,11 +252,10 @@ def shortlists(records: list[dict], probs: np.ndarray, owner: np.ndarray) -> lis
 def add_likelihoods(records: list[dict], short: list[list[int]], owner: np.ndarray, log) -> None:
     """The model's log-probability of each shortlisted answer (extract.answer_logprob), kept in
     the record under "scored" so that --reuse scores only answers it has not scored yet."""
-    first = {qi: int(np.flatnonzero(owner == qi)[0]) for qi in range(len(records)) if (owner == qi).any()}
     todo = []
     for qi, rows in enumerate(short):
         for i in rows:
-            pair = records[qi]["pairs"][i - first[qi]]
+            pair = pair_of(records, owner, i)
             if f"{pair['sentence']}:{pair['text']}" not in records[qi].setdefault("scored", {}):
                 todo.append((records[qi], pair))
     if todo:
@@ -266,11 +271,10 @@ def add_likelihoods(records: list[dict], short: list[list[int]], owner: np.ndarr
 
 def rerank_rows(records: list[dict], short: list[list[int]], probs: np.ndarray, owner: np.ndarray):
     """reader.rerank_features of every shortlisted pair, its label, and its question."""
-    first = {qi: int(np.flatnonzero(owner == qi)[0]) for qi in range(len(records)) if (owner == qi).any()}
     rows, labels, whose = [], [], []
     for qi, idx in enumerate(short):
         for i in idx:
-            pair = records[qi]["pairs"][i - first[qi]]
+            pair = pair_of(records, owner, i)
             lp, n = records[qi]["scored"][f"{pair['sentence']}:{pair['text']}"]
             feats = reader.rerank_features(float(probs[i]), lp, n)
             rows.append([feats[f] for f in reader.RERANK_FEATURES])
@@ -399,7 +403,7 @@ def main() -> None:
     cv_answer = list(cv_best)
     for qi in np.unique(rq):
         rows = np.flatnonzero(rq == qi)
-        pair = records[qi]["pairs"][short[qi][int(np.argmax(rerank_oof[rows]))] - int(np.flatnonzero(owner == qi)[0])]
+        pair = pair_of(records, owner, short[qi][int(np.argmax(rerank_oof[rows]))])
         cv_answer[qi] = (cv_best[qi][0], pair["label"], pair["f1"], cv_best[qi][3])
     # abstention: answerable or not, from the question's out-of-fold best pair, by article too
     qx = question_rows(records, cv_best)
