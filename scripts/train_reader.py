@@ -232,6 +232,14 @@ def best_per_question(records: list[dict], probs: np.ndarray, owner: np.ndarray)
     return best
 
 
+RERANK_L2 = 1.0  # three features, thousands of shortlists: the rerank needs little restraint
+
+
+def score_key(pair: dict) -> str:
+    """Where a record keeps the model's score of a pair's answer: its sentence and words."""
+    return f"{pair['sentence']}:{pair['text']}"
+
+
 def pair_of(records: list[dict], owner: np.ndarray, i: int) -> dict:
     """The pair in row i of the matrix (its rows go question by question, in order)."""
     qi = int(owner[i])
@@ -256,15 +264,14 @@ def add_likelihoods(records: list[dict], short: list[list[int]], owner: np.ndarr
     for qi, rows in enumerate(short):
         for i in rows:
             pair = pair_of(records, owner, i)
-            if f"{pair['sentence']}:{pair['text']}" not in records[qi].setdefault("scored", {}):
+            if score_key(pair) not in records[qi].setdefault("scored", {}):
                 todo.append((records[qi], pair))
     if todo:
         model = app.model_handle(load_settings()).load()
         log(f"scoring {len(todo)} shortlisted answers ...")
     for n, (r, pair) in enumerate(todo, 1):
-        key = f"{pair['sentence']}:{pair['text']}"
         sentence = Candidate(**r["sentences"][pair["sentence"]])
-        r["scored"][key] = list(answer_logprob(model, sentence, r["question"]["text"], pair["text"]))
+        r["scored"][score_key(pair)] = list(answer_logprob(model, sentence, r["question"]["text"], pair["text"]))
         if n % 500 == 0:
             log(f"  {n}/{len(todo)}")
 
@@ -275,7 +282,7 @@ def rerank_rows(records: list[dict], short: list[list[int]], probs: np.ndarray, 
     for qi, idx in enumerate(short):
         for i in idx:
             pair = pair_of(records, owner, i)
-            lp, n = records[qi]["scored"][f"{pair['sentence']}:{pair['text']}"]
+            lp, n = records[qi]["scored"][score_key(pair)]
             feats = reader.rerank_features(float(probs[i]), lp, n)
             rows.append([feats[f] for f in reader.RERANK_FEATURES])
             labels.append(pair["label"])
@@ -399,7 +406,7 @@ def main() -> None:
     rgroups = np.array([records[q]["group"] for q in rq])
     rerank_oof = np.zeros(len(ry))
     for train, test in GroupKFold(n_splits=args.folds).split(rx, ry, rgroups):
-        rerank_oof[test] = rx[test] @ rank_weights(rx[train], ry[train], rq[train], 1.0)
+        rerank_oof[test] = rx[test] @ rank_weights(rx[train], ry[train], rq[train], RERANK_L2)
     cv_answer = list(cv_best)
     for qi in np.unique(rq):
         rows = np.flatnonzero(rq == qi)
@@ -416,7 +423,7 @@ def main() -> None:
     cv = figures(records, cv_best, conf, threshold, cv_answer)
 
     coef, intercept = fit_pairs(x, y, owner, l2)
-    rerank = rank_weights(rx, ry, rq, 1.0)
+    rerank = rank_weights(rx, ry, rq, RERANK_L2)
     abstain = fit(qx, qy, args.c)
     trained = reader.Reader(
         reader.FEATURES,
@@ -429,8 +436,9 @@ def main() -> None:
             "by": "scripts/train_reader.py",
             "model": (
                 f"pairs: conditional logit over each question's pairs (L2 {l2}, chosen out of fold from"
-                f" {list(args.l2)}), Platt-scaled; rerank of the best {reader.RERANK} answers: conditional logit"
-                f" (L2 1.0) over {list(reader.RERANK_FEATURES)}; abstention: sklearn LogisticRegression(C={args.c})"
+                f" {list(args.l2)}), Platt-scaled; rerank of the best {reader.RERANK} answers: conditional"
+                f" logit (L2 {RERANK_L2}) over {list(reader.RERANK_FEATURES)}; abstention: sklearn"
+                f" LogisticRegression(C={args.c})"
             ),
             "pairs": int(len(y)),
             "leave_out_every": args.leave_out,

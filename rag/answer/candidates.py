@@ -175,11 +175,11 @@ class _Builder:
                     both_years = YEAR.fullmatch(a.text) and YEAR.fullmatch(toks[j + 1].text)
                     self.add(i, last[b.end], "date" if both_years else "number", b.head_lemma)
         for k, t in enumerate(toks):
-            if t.text == "(":
+            if t.text == "(" and k > 0:
                 close = next((m for m in range(k + 1, min(k + 5, n)) if toks[m].text == ")"), None)
                 if close is None or close == k + 1:
                     continue
-                for c in [c for c in self.found.values() if c.end == toks[k - 1].end and k > 0]:
+                for c in [c for c in self.found.values() if c.end == toks[k - 1].end]:
                     if c.kind not in ("number", "date", "modifier"):
                         self.add(first[c.start], close + 1, c.kind, c.head_lemma)
             elif t.text in _OPEN_QUOTES:

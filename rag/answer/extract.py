@@ -57,17 +57,20 @@ def extract(model: LanguageModel, sentence: str, offset: int, question: str, lan
 
 def copy_answer(model: LanguageModel, top: Candidate, question: str) -> Extracted:
     """The model's answer copied from the best evidence sentence `top`, in the language of its
-    chunk (a short sentence alone is often misread)."""
-    lang = detect_language(top.chunk_text or top.text)
-    return extract(model, top.text, top.start, question, lang, Generation(kind="extract"))
+    chunk."""
+    return extract(model, top.text, top.start, question, _language(top), Generation(kind="extract"))
 
 
 def answer_logprob(model: LanguageModel, sentence: Candidate, question: str, answer: str) -> tuple[float, int]:
     """The model's log-probability of `answer` as its copy from `sentence` (the prompt
     copy_answer gives it, so the best sentence's prompt is already in the model's cache), and
     the answer's number of tokens."""
-    lang = detect_language(sentence.chunk_text or sentence.text)
-    return model.text_logprob(prompts.extract_prompt(sentence.text, question, lang), " " + answer)
+    return model.text_logprob(prompts.extract_prompt(sentence.text, question, _language(sentence)), " " + answer)
+
+
+def _language(sentence: Candidate) -> str:
+    """The language of the sentence's chunk: a short sentence alone is often misread."""
+    return detect_language(sentence.chunk_text or sentence.text)
 
 
 def got_span(got: Extracted | None) -> bool:

@@ -170,7 +170,8 @@ class Answerer:
             found = reader.pairs(q, cands, read.unknown_terms, generated=got)
             # whether to answer is the scorer's alone (its best pair); which answer, the
             # scorer's and the model's likelihood together
-            top, best = self.reader.best(found)
+            probs = self.reader.probabilities(found)
+            top, best = self.reader.best(found, probs)
             probability = self.reader.confidence(
                 best,
                 read.unknown_terms,
@@ -185,7 +186,7 @@ class Answerer:
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
-                chosen = self.reader.rerank(found, self.likelihood(q), cands[0])
+                chosen = self.reader.rerank(found, self.likelihood(q), cands[0], probs)
                 stage("write" if self.generates() else "compose")
                 answer = checked_answer(
                     q,

@@ -461,9 +461,10 @@ class Reader:
         z = np.clip(x @ np.array(self.coef) + self.intercept, -40.0, 40.0)
         return [float(v) for v in 1.0 / (1.0 + np.exp(-z))]
 
-    def best(self, found: Sequence[Pair]) -> tuple[Pair | None, float]:
-        """The most probable pair and its probability (None, 0.0 when there is none)."""
-        probs = self.probabilities(found)
+    def best(self, found: Sequence[Pair], probs: Sequence[float] | None = None) -> tuple[Pair | None, float]:
+        """The most probable pair and its probability (None, 0.0 when there is none).
+        probs: the pairs' probabilities, when the caller has them already."""
+        probs = self.probabilities(found) if probs is None else probs
         if not probs:
             return None, 0.0
         i = max(range(len(probs)), key=probs.__getitem__)
@@ -474,13 +475,14 @@ class Reader:
         found: Sequence[Pair],
         likelihood: Callable[[Pair], tuple[float, int]] | None,
         read: Candidate | None = None,
+        probs: Sequence[float] | None = None,
     ) -> Pair | None:
         """The answer: of the shortlist, the pair the scorer and the model's likelihood
         (log-probability, tokens) favour together; the scorer's best without a likelihood.
         read: the sentence the model copied from; only its answers join the scorer's best,
         since its prompt is decoded already (answers from other sentences each cost one, and
-        gained nothing out of fold: scripts/train_reader.py)."""
-        probs = self.probabilities(found)
+        gained nothing out of fold: scripts/train_reader.py). probs: as for best()."""
+        probs = self.probabilities(found) if probs is None else probs
         eligible = None if read is None else [_same(p.sentence, read) for p in found]
         short = shortlist([p.candidate.text for p in found], probs, eligible=eligible)
         if not short:

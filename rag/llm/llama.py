@@ -349,12 +349,16 @@ def _caching_llama(llama_cpp: Any) -> Any:
             if self._prompt is not None and self.n_tokens == len(self._prompt):
                 self._scored, self._prompt = (self._prompt, self._last_logits()), None
 
-        def _last_logits(self) -> Any:
-            """A copy of the logits after the last token decoded."""
+        def _logits(self, i: int) -> Any:
+            """The logits at position i of the last batch decoded (-1: its last), as a view."""
             import numpy as np
 
-            row = llama_cpp.llama_get_logits_ith(self.ctx, -1)
-            return np.ctypeslib.as_array(row, shape=(self.n_vocab(),)).copy()
+            row = llama_cpp.llama_get_logits_ith(self.ctx, i)
+            return np.ctypeslib.as_array(row, shape=(self.n_vocab(),))
+
+        def _last_logits(self) -> Any:
+            """A copy of the logits after the last token decoded."""
+            return self._logits(-1).copy()
 
         def reset(self) -> None:
             super().reset()
@@ -415,13 +419,6 @@ def _caching_llama(llama_cpp: Any) -> Any:
             the cache), then one batch for tail[:-1] with logits at every position. Several
             texts after one head (a shortlist of answers after one prompt) decode the head
             once: its tokens stay in the cache and its last logits are kept."""
-            vocab = self.n_vocab()
-
-            def logits(i: int) -> Any:
-                import numpy as np
-
-                return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, i), shape=(vocab,))
-
             kept = self._scored
             cached = self.n_tokens >= len(head) and [int(t) for t in self.input_ids[: len(head)]] == head
             if kept is not None and kept[0] == head and cached:
@@ -450,7 +447,7 @@ def _caching_llama(llama_cpp: Any) -> Any:
                 if llama_cpp.llama_decode(self.ctx, batch) != 0:
                     raise ModelError("llama.cpp could not evaluate the scoring batch")
                 for i in range(n):
-                    total += _logprob(logits(i), tail[i + 1])
+                    total += _logprob(self._logits(i), tail[i + 1])
             finally:
                 llama_cpp.llama_batch_free(batch)
             self.input_ids[n_past : n_past + n] = tail[:-1]
