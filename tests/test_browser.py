@@ -111,7 +111,9 @@ def test_the_page_answers_with_its_highlighted_source(browser, server, tmp_path)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server + "/")
 
-    # keyboard only: the question box has the focus, Enter asks
+    # keyboard only: the question box has the focus (autofocus lands after load: keys typed
+    # before it are lost, and "er wird ..." is no "who" question), Enter asks
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'question'")
     page.keyboard.type("Wer wird Interims-CEO von Scale AI?")
     page.keyboard.press("Enter")
     answer = page.locator(".turn").nth(0).locator(".answer")
