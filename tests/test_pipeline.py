@@ -119,8 +119,10 @@ def test_a_short_answer_the_model_names_too_is_its_answer(retriever):
 def test_a_trusted_models_checked_answer_is_the_answer(retriever):
     model = trusted_chat(replying("Jason Droege ist der neue Interims-CEO [1]", "Jason Droege"))
     answer = answerer(retriever, model).ask("Wer wird Interims-CEO von Scale AI?")
-    assert answer.mode == "generated" and answer.quote is None and answer.short is None
+    assert answer.mode == "generated" and answer.quote is None
     assert answer.text == "Jason Droege ist der neue Interims-CEO [1]"
+    # its words name the reader's pick, which stays the short answer, at its place in the source
+    assert answer.short.text == "Jason Droege" and answer.short.text in answer.citations[0].quote
     assert "Jason Droege" in answer.citations[0].quote
     assert answer_text(answer) == answer.text
     assert answer.timings["completion_tokens"] == 7 + 2  # its answer, and the span it copied
@@ -140,6 +142,10 @@ def test_differing_values_are_reported_with_their_sources(retriever):
     values = {v.value: answer.citations[v.citation - 1].source.rsplit("/", 1)[-1] for v in answer.conflict_values}
     assert values == {"14,3 Milliarden Dollar": "scale.txt", "14,8 Milliarden Dollar": "bericht.txt"}
     assert answer_text(answer).startswith("Die Quellen nennen unterschiedliche Werte: ")
+    # the JSON's short answer is the first value, at its place in the first cited file
+    first = answer.citations[answer.conflict_values[0].citation - 1]
+    assert answer.conflict_values[0].value.startswith(answer.short.text)
+    assert first.start <= answer.short.start < answer.short.end <= first.end
 
 
 # ---------------------------------------------------------------- reading the question

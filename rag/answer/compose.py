@@ -174,13 +174,17 @@ def checked_answer(
     conflict = (
         find_conflict(q, ScoredSpan(quoted.id, whole_number(quoted.text, span), 0, 1.0), pool, cands) if span else []
     )
+    short = None if cand is None else ShortAnswer(cand.text, cand.start, cand.end)
     if conflict:
+        # the short answer stays the reader's pick (the first value), for whoever reads the
+        # JSON's short answer alone; the text names every value
         return cite(
             q,
             {p.id: p for _, p in conflict},
             [p.id for _, p in conflict],
             hits,
             "extractive",
+            short=short,
             conflict=[(value, p.id) for value, p in conflict],
         )
     passages = pool[:PASSAGES]
@@ -191,16 +195,17 @@ def checked_answer(
     if body and re.search(r"\w", body) and not DECLINES.search(body) and not only_question_words(body, q):
         cited, grounded = repair_citations(body, cited, passages)
     model_ok = grounded is not None and grounded.ok and bool(cited)
+    named = model_ok and cand is not None and agrees(body, cand.text)
     if model_ok and trust:
         # A model this size answers in sentences that read better than a quote; its
-        # facts passed the check against the passages it cites.
-        return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited))
+        # facts passed the check against the passages it cites. Its short answer is the
+        # reader's pick when its words name it.
+        return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited), short=short if named else None)
 
     # A small model's free answer is right less often than the reader's pick, so the answer
     # is the reader's short answer and the sentence it stands in, quoted; the model's words
     # only mark it "generated" when they name the same thing.
-    mode = "generated" if model_ok and cand is not None and agrees(body, cand.text) else "extractive"
-    short = None if cand is None else ShortAnswer(cand.text, cand.start, cand.end)
+    mode = "generated" if named else "extractive"
     quote = trim_quote(quoted.text, QUOTE_WORDS, span, set(q.terms))
     return cite(q, by_id, [quoted.id], hits, mode, short=short, quote=(quote, quoted.id))
 
