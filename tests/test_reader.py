@@ -281,3 +281,46 @@ def test_rerank_weighs_the_scorer_and_the_models_likelihood(tmp_path, rerank, li
 
 def test_rerank_of_no_pairs_is_none(tmp_path):
     assert _with_rerank(tmp_path, {"logit": 1.0}).rerank([], lambda p: (0.0, 1)) is None
+
+
+@pytest.mark.parametrize(
+    "asked, names",
+    [
+        ("Wie viele Mitarbeiter beschäftigt Meta?", ("Meta",)),
+        ("Wie hoch war der Umsatz von Meta im Jahr 2019?", ("Meta", "2019")),
+        # in English every capitalised word after the first: the tagger misses "Adept"
+        ("How much did Amazon pay in its deal with the startup Adept?", ("Amazon", "Adept")),
+        ("Wie viele Mitarbeiter hat das Unternehmen?", ()),
+    ],
+)
+def test_question_names(asked, names):
+    assert reader.question_names(question(asked)) == names
+
+
+@pytest.mark.parametrize(
+    "names, text, missing",
+    [
+        (("Meta",), "Metas Umsatz stieg.", 0.0),  # a name at the start of a word
+        (("Wangs",), "Wang gründete es.", 0.0),  # a genitive in the question
+        (("Wang's",), "Wang gründete es.", 0.0),
+        (("Los",), "Los Alamos", 0.0),
+        (("AI",), "Es geschah im Mai.", 1.0),  # ... not inside one
+        (("Amazon", "Adept"), "Amazon zahlte.", 0.5),
+        (("2019",), "Im Jahr 2019 stieg er.", 0.0),
+        ((), "Nichts.", 0.0),
+    ],
+)
+def test_names_missing(names, text, missing):
+    assert reader.names_missing(names, text) == missing
+
+
+def test_the_abstention_reads_the_names_the_chosen_sentence_lacks():
+    asked = question("Wie viele Mitarbeiter beschäftigt Meta?")
+    text = "Scale AI beschäftigt 900 Mitarbeiter."
+    chunk = "Meta investiert in Scale AI. " + text
+    s = Candidate("a.txt", 29, 29 + len(text), text, 0.5, 0.8, 1.0, 1.0, 1.0, 0.8, chunk)
+    (pair,) = [p for p in reader.pairs(asked, [s]) if p.candidate.text == "900"]
+    feats = reader.question_features(0.5, 0, s, pair.features)
+    assert (feats["names_sentence"], feats["names_chunk"]) == (1.0, 0.0)
+    # no pair: nothing of the question was found
+    assert reader.question_features(0.0, 0, s, None)["names_sentence"] == 1.0

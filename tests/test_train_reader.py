@@ -1,4 +1,5 @@
-"""The pair scorer's fit (scripts/train_reader.py): it ranks each question's pairs."""
+"""The reader's fit (scripts/train_reader.py): the pair scorer ranks each question's pairs; the
+masked near misses are measured, never fitted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ spec = importlib.util.spec_from_file_location("train_reader", ROOT / "scripts" /
 train_reader = importlib.util.module_from_spec(spec)
 sys.modules["train_reader"] = train_reader  # its dataclasses look their module up
 spec.loader.exec_module(train_reader)
+GoldItem = train_reader.GoldItem
 
 
 def questions(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,3 +64,82 @@ def test_fit_pairs_gives_probabilities_in_the_rankers_order():
     assert (np.diff(p[order]) >= -1e-12).all()
     # calibrated: as many right pairs expected as there are
     assert p.sum() == pytest.approx(y.sum(), rel=0.1)
+
+
+def record(sentences: list[str], answers: list[str], set_name: str = "xquad-de", group: str = "a") -> dict:
+    return {
+        "set": set_name,
+        "id": "q1",
+        "group": group,
+        "answerable": bool(answers),
+        "answers": answers,
+        "sentences": [{"text": t} for t in sentences],
+        "generated": {"text": "x", "start": 0, "end": 1},
+        "scored": {"0:x": [-1.0, 1]},
+    }
+
+
+@pytest.mark.parametrize(
+    "sentences, answers, kept, keeps_copy",
+    [
+        # the answer's sentence goes; the model read it, so its copy goes too
+        (["Scale AI beschäftigt 900 Mitarbeiter.", "Scale AI sitzt in San Francisco."], ["900"], [1], False),
+        # every sentence that holds a gold answer goes; the first stays, and so does the copy
+        (["Meta ist Partner.", "Es hat 900 Mitarbeiter.", "Rund 900 Leute."], ["900"], [0], True),
+        # another spelling of the same answer goes as well ("14.3 billion" and "14,3 Milliarden")
+        (["Meta zahlt 14,3 Milliarden Dollar.", "Wang wird Chef."], ["14.3 billion dollars"], [1], False),
+    ],
+)
+def test_masked_copies_lack_the_answer(sentences, answers, kept, keeps_copy):
+    r = record(sentences, answers)
+    (m,) = train_reader.masked([r])
+    assert m["set"] == "xquad-de" + train_reader.MASKED and not m["answerable"] and m["answers"] == []
+    assert m["sentences"] == [r["sentences"][i] for i in kept] and m["group"] == r["group"]
+    assert ("generated" in m) is keeps_copy and "scored" not in m  # scores name sentences by index
+    assert r["answerable"] and len(r["sentences"]) == len(sentences)  # the original is untouched
+
+
+def test_only_answerable_questions_as_asked_are_masked():
+    unanswerable = record(["Meta ist Partner."], [])
+    already = record(["Meta ist Partner."], ["Meta"], set_name="seeds" + train_reader.MASKED)
+    assert train_reader.masked([unanswerable, already]) == []
+
+
+def test_held_out_folds_never_fit_masked_rows_and_test_them_with_their_article():
+    groups = np.array(["a", "a", "b", "c", "d", "e", "a", "c"])  # rows 6 and 7: masked copies
+    fitted = np.arange(6)
+    folds = train_reader.held_out(groups, fitted, 5)
+    assert all(set(train) <= set(fitted) for train, _ in folds)
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested) == list(range(8))  # every row is held out once
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+
+
+GOLD = [
+    GoldItem("a1", "Wie viele Mitarbeiter beschäftigt Meta?", ("900",), ("a.txt",)),
+    GoldItem("b1", "Wo wurde Alexandr Wang geboren?", ("Los Alamos",), ("b.txt",)),
+    GoldItem("a2", "Was geschah im Jahr 2016?", ("Gründung",), ("a.txt",)),
+    GoldItem("a3", "Was ist unbekannt?", (), ("a.txt",)),
+]
+
+
+def test_swapped_questions_ask_of_another_articles_name_or_another_year():
+    swaps = {g.id: g for g in train_reader.swapped(GOLD, 10)}
+    assert set(swaps) == {"a1:swapped", "b1:swapped", "a2:swapped"}  # not the unanswerable a3
+    # a name from a question on another article takes the place of one of its own
+    assert swaps["a1:swapped"].question in (
+        "Wie viele Mitarbeiter beschäftigt Alexandr?",
+        "Wie viele Mitarbeiter beschäftigt Wang?",
+    )
+    assert swaps["b1:swapped"].question in ("Wo wurde Meta Wang geboren?", "Wo wurde Alexandr Meta geboren?")
+    # without a name, the year moves
+    year = int(swaps["a2:swapped"].question.split()[-1].rstrip("?"))
+    assert year != 2016 and abs(year - 2016) <= 3
+    for g in swaps.values():
+        original = next(o for o in GOLD if f"{o.id}{train_reader.SWAPPED}" == g.id)
+        assert not g.answerable and g.sources == original.sources  # held out with its article
+
+
+def test_swapped_takes_at_most_as_many_as_asked():
+    assert len(train_reader.swapped(GOLD, 2)) == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -269,6 +270,35 @@ def with_generated(found: list[AnswerCandidate], got: Extracted | None, toks: Se
     return [*found, AnswerCandidate(got.text, got.start, got.end, "span", head)]
 
 
+def question_names(question: Question) -> tuple[str, ...]:
+    """What the question names: its proper names and numbers ("Meta", "2019"), and in English
+    every capitalised word after the first ("Adept", which the tagger misses). A near miss asks
+    what the sources say of one company or year about another: its evidence lacks the name."""
+    toks = tag(question.text, 0, question.lang)
+    return tuple(
+        dict.fromkeys(
+            t.text
+            for i, t in enumerate(toks)
+            if t.pos in ("NE", "CARD") or (question.lang == "en" and i > 0 and t.text[:1].isupper())
+        )
+    )
+
+
+def _stem(name: str) -> str:
+    """A name without its genitive ("Wangs", "Wang's" -> "Wang"): what a text has of it."""
+    name = re.sub(r"['’]s$", "", name)
+    return name[:-1] if len(name) > 3 and name.endswith("s") else name
+
+
+def names_missing(names: Sequence[str], text: str) -> float:
+    """The share of the names that text lacks (a name counts at the start of a word, in any
+    case: "Wangs" in the question, "Wang" in the text); 0.0 without names."""
+    if not names:
+        return 0.0
+    folded = fold(text)
+    return sum(not re.search(rf"(?<!\w){re.escape(fold(_stem(n)))}", folded) for n in names) / len(names)
+
+
 def pairs(
     question: Question,
     sentences: Sequence[Candidate],
@@ -288,6 +318,7 @@ def pairs(
     top_score = sentences[0].score
     asked_kind = {f"asked_{k}": float(question.kind == k) for k in QUESTION_KINDS}
     asked_kind["unknown"] = min(unknown_terms, 2) / 2
+    names = question_names(question)
     read = 0
     for rank, s in enumerate(sentences[:pool]):
         if read == n:
@@ -303,6 +334,10 @@ def pairs(
         read += 1
         asked = _question_tokens(toks, question)
         base = {**sentence_features(s, min(rank, n - 1), top_score), **asked_kind}
+        # for the abstention only (not in FEATURES): the question's names the sentence lacks,
+        # and the chunk around it
+        base["names_sentence"] = names_missing(names, s.text)
+        base["names_chunk"] = names_missing(names, s.chunk_text or s.text)
         spans = rank_spans(question.kind, set(question.terms), [(0, s.text, 0.0)], question.unit)
         span = (s.start + spans[0].span.start, s.start + spans[0].span.end) if spans else None
         for c in found:
@@ -334,6 +369,8 @@ ABSTAIN_FEATURES = (
     "chosen_rank",
     "chosen_evidence",
     "top_typed",
+    "names_sentence",
+    "names_chunk",
 )
 
 
@@ -363,6 +400,10 @@ def question_features(
         "chosen_evidence": picked.get("evidence", -1.0),
         # the best sentence holds a thing of the asked kind ("wie viel": a number)
         "top_typed": top.typed if top else 0.0,
+        # the chosen sentence, and its chunk, lack names of the question ("Meta" in "Wie viele
+        # Mitarbeiter beschäftigt Meta?" for a sentence on Scale AI's staff)
+        "names_sentence": picked.get("names_sentence", 1.0),
+        "names_chunk": picked.get("names_chunk", 1.0),
     }
 
 
