@@ -155,9 +155,9 @@ def add_extractions(records: list[dict], log) -> None:
 def masked(records: list[dict]) -> list[dict]:
     """Near-miss unanswerable questions: every answerable question again, without the evidence
     sentences that hold a gold answer. What is left is about the question's topic (its article
-    stays in the index) but lacks the fact, as with "Wie viele Mitarbeiter beschäftigt Meta?"
-    on articles that give Scale AI's. The model's copied answer stays only while its sentence
-    stays first (add_extractions copies again otherwise)."""
+    stays in the index) but lacks the fact, as with "Wer ist Finanzchef von Scale AI?" on
+    articles about Scale AI that name no CFO. The model's copied answer stays only while its
+    sentence stays first (add_extractions copies again otherwise)."""
     out = []
     for r in records:
         if not r["answerable"] or r["set"].endswith(MASKED):
