@@ -31,7 +31,8 @@ Needs the `train` extra (scikit-learn); the reader itself runs on numpy alone.
 4. Abstention: a second logistic regression over each question's best out-of-fold pair
    probability and its evidence match (reader.question_features) predicts whether the
    question is answerable (cross-validated by article too); its threshold is the highest
-   that abstains on at most --max-false-abstention of each set's answerable questions.
+   that abstains on at most --max-false-abstention of each set's answerable questions, and its
+   strength (--c) the one that then abstains on the most unanswerable questions.
 5. The models fitted on all data, with that threshold, are written to reader.json.
 """
 
@@ -431,7 +432,13 @@ def main() -> None:
     parser.add_argument(
         "--swaps", type=int, default=300, help="Near misses made by swapping a name, per XQuAD question set."
     )
-    parser.add_argument("--c", type=float, default=1.0, help="Inverse L2 strength of the abstention regression.")
+    parser.add_argument(
+        "--c",
+        type=float,
+        nargs="+",
+        default=[0.3, 1.0, 3.0, 10.0, 30.0],
+        help="Inverse L2 strengths tried for the abstention regression (kept: the one abstaining most, out of fold).",
+    )
     parser.add_argument(
         "--l2", type=float, nargs="+", default=[1.0, 3.0, 10.0, 30.0], help="L2 strengths tried for the pair scorer."
     )
@@ -510,15 +517,21 @@ def main() -> None:
     qx = question_rows(records, cv_best)
     qy = np.array([int(r["answerable"]) for r in records])
     asked = np.flatnonzero([not synthetic(r["set"]) for r in records])
-    conf = np.zeros(len(qy))
-    for train, test in held_out(np.array([r["group"] for r in records]), asked, args.folds):
-        conf[test] = fit(qx[train], qy[train], args.c).predict_proba(qx[test])[:, 1]
-    threshold = choose_threshold(records, conf, args.max_false_abstention)
+    abstaining = {}  # C -> (unanswerable questions as asked abstained on, out of fold; probabilities; threshold)
+    for c in args.c:
+        conf = np.zeros(len(qy))
+        for train, test in held_out(np.array([r["group"] for r in records]), asked, args.folds):
+            conf[test] = fit(qx[train], qy[train], c).predict_proba(qx[test])[:, 1]
+        threshold = choose_threshold(records, conf, args.max_false_abstention)
+        abstaining[c] = (int(sum(conf[i] < threshold for i in asked if not qy[i])), conf, threshold)
+        log(f"  C={c}: abstains on {abstaining[c][0]} of {int((qy[asked] == 0).sum())} unanswerable questions")
+    c = max(abstaining, key=lambda k: abstaining[k][0])
+    _, conf, threshold = abstaining[c]
     cv = figures(records, cv_best, conf, threshold, cv_answer)
 
     coef, intercept = fit_pairs(x[real], y[real], owner[real], l2)
     rerank = rank_weights(rx, ry, rq, RERANK_L2)
-    abstain = fit(qx[asked], qy[asked], args.c)
+    abstain = fit(qx[asked], qy[asked], c)
     trained = reader.Reader(
         reader.FEATURES,
         tuple(float(v) for v in coef),
@@ -532,7 +545,7 @@ def main() -> None:
                 f"pairs: conditional logit over each question's pairs (L2 {l2}, chosen out of fold from"
                 f" {list(args.l2)}), Platt-scaled; rerank of the best {reader.RERANK} answers: conditional"
                 f" logit (L2 {RERANK_L2}) over {list(reader.RERANK_FEATURES)}; abstention: sklearn"
-                f" LogisticRegression(C={args.c})"
+                f" LogisticRegression(C={c}, chosen out of fold from {list(args.c)})"
             ),
             "pairs": int(len(y)),
             "leave_out_every": args.leave_out,

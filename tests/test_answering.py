@@ -4,7 +4,7 @@ import pytest
 
 from rag.answer.compose import find_conflict, only_question_words
 from rag.answer.evidence import Candidate
-from rag.answer.policy import judge_evidence
+from rag.answer.policy import YEAR_UNNAMED, judge_evidence
 from rag.answer.question import Question
 from rag.answer.spans import ScoredSpan, Span
 from rag.answer.translate import plausible_translation
@@ -19,36 +19,25 @@ def cand(text, overlap=0.8, context=0.8, dense=0.5, chunk=None, source="a.txt", 
     return Candidate(source, start, start + len(text), text, dense, overlap, 1.0, 1.0, 1.0, context, chunk or text)
 
 
-def test_a_year_the_evidence_does_not_have_for_the_subject_abstains():
-    q = question("Wie hoch war der Umsatz von Meta im Jahr 2019?")
-    about_revenue = cand("Es rechnet in diesem Jahr mit einem Umsatz von zwei Milliarden Dollar.")
-    about_2019 = cand("LeCun gewann 2019 den höchsten Informatikpreis.")
-    verdict = judge_evidence(q, [about_revenue, about_2019], 0.9, 0.5)
-    assert verdict.abstain and "year" in verdict.reason
-
-
-def test_the_year_may_stand_elsewhere_in_the_chunk():
-    q = question("Wie hoch war der Umsatz von Meta im Jahr 2019?")
-    c = cand(
-        "Meta machte einen Umsatz von 70 Milliarden Dollar.",
-        chunk="Das Jahr 2019. Meta machte einen Umsatz von 70 Milliarden Dollar.",
-    )
-    assert not judge_evidence(q, [c], 0.9, 0.5).abstain
-
-
 @pytest.mark.parametrize(
     "confidence, threshold, abstain",
     [(0.9, 0.5, False), (0.5, 0.5, False), (0.49, 0.5, True), (0.0, 0.2, True)],
 )
 def test_the_readers_probability_below_its_threshold_abstains(confidence, threshold, abstain):
-    q = question("Warum investiert Meta?")
-    verdict = judge_evidence(q, [cand("Meta investiert, weil es aufholen will.")], confidence, threshold)
+    verdict = judge_evidence([cand("Meta investiert, weil es aufholen will.")], confidence, threshold)
     assert verdict.abstain is abstain and verdict.confidence == confidence
     assert ("below" in verdict.reason) is abstain
 
 
+@pytest.mark.parametrize("missing, abstain", [(1.0, True), (0.5, False), (0.0, False)])
+def test_evidence_that_names_none_of_the_years_asked_about_abstains(missing, abstain):
+    verdict = judge_evidence([cand("Meta rechnet mit zwei Milliarden Dollar Umsatz.")], 0.9, 0.5, None, missing)
+    assert verdict.abstain is abstain
+    assert (verdict.reason == YEAR_UNNAMED) is abstain
+
+
 def test_nothing_retrieved_abstains():
-    assert judge_evidence(question("Wer?"), [], 1.0, 0.5).abstain
+    assert judge_evidence([], 1.0, 0.5).abstain
 
 
 def scored(pid, text, sentence):

@@ -324,3 +324,26 @@ def test_the_abstention_reads_the_names_the_chosen_sentence_lacks():
     assert (feats["names_sentence"], feats["names_chunk"]) == (1.0, 0.0)
     # no pair: nothing of the question was found
     assert reader.question_features(0.0, 0, s, None)["names_sentence"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "asked, text, missing",
+    [
+        ("Wie hoch war der Umsatz von Meta im Jahr 2019?", "Meta machte 2019 einen Umsatz von 70 Milliarden.", 0.0),
+        ("Wie hoch war der Umsatz von Meta im Jahr 2019?", "LeCun gewann 2018 den Preis.", 1.0),
+        ("Was geschah 2014 und 2019?", "Im Jahr 2014 kaufte Meta WhatsApp.", 0.5),
+        # a number that is no year is not asked as one
+        ("Wer bekam 300 Stimmen?", "Niemand bekam Stimmen.", 0.0),
+        ("Wie viele Mitarbeiter hat Scale AI?", "Scale AI hat 900 Mitarbeiter.", 0.0),
+    ],
+)
+def test_years_missing(asked, text, missing):
+    assert reader.years_missing(question(asked), text) == missing
+
+
+def test_the_abstention_reads_the_years_the_chosen_chunk_lacks():
+    asked = question("Wie viele Mitarbeiter hatte Scale AI 2019?")
+    text = "Scale AI beschäftigt 900 Mitarbeiter."
+    s = Candidate("a.txt", 0, len(text), text, 0.5, 0.8, 1.0, 1.0, 1.0, 0.8, "Im Jahr 2025. " + text)
+    (pair,) = [p for p in reader.pairs(asked, [s]) if p.candidate.text == "900"]
+    assert reader.question_features(0.5, 0, s, pair.features)["years_chunk"] == 1.0

@@ -59,14 +59,13 @@ class Candidate:
         }
 
 
-def term_overlap(question: Question, sentence: str, skip_numbers: bool = False) -> float:
+def term_overlap(question: Question, sentence: str) -> float:
     """IDF-weighted share of the question's terms that occur in the sentence."""
-    terms = {t: w for t, w in question.terms.items() if not (skip_numbers and t.isdigit())}
-    total = sum(terms.values())
+    total = sum(question.terms.values())
     if total <= 0:
         return 0.0
     have = set(analyze(sentence, "de")) | set(analyze(sentence, "en"))
-    return sum(w for t, w in terms.items() if t in have) / total
+    return sum(w for t, w in question.terms.items() if t in have) / total
 
 
 @lru_cache(maxsize=8192)

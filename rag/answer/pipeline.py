@@ -182,7 +182,8 @@ class Answerer:
             features = evidence_features(q, cands[0], read.unknown_terms) if cands else {}
             if top is not None:
                 features["reader"] = {k: round(v, 3) for k, v in top.features.items()}
-            verdict = judge_evidence(q, cands, probability, self.reader.threshold, features)
+            years_missing = top.features.get("years_chunk", 0.0) if top is not None else 0.0
+            verdict = judge_evidence(cands, probability, self.reader.threshold, features, years_missing)
             if verdict.abstain:
                 answer = Answer(q.text, "", True, "abstained", [], ranked_hits, lang=q.lang, reason=verdict.reason)
             else:
