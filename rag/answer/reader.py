@@ -413,8 +413,8 @@ def question_features(
         # Mitarbeiter beschäftigt Meta?" for a sentence on Scale AI's staff)
         "names_sentence": picked.get("names_sentence", 1.0),
         "names_chunk": picked.get("names_chunk", 1.0),
-        # ...and the years it asks about that the chosen chunk lacks: once a hand-set veto,
-        # which withheld 40 of 88 answerable XQuAD questions that name a year (closing note of #14)
+        # ...and the years it asks about that the chosen chunk lacks (policy.judge_evidence
+        # withholds the answer when it lacks them all)
         "years_chunk": picked.get("years_chunk", 0.0),
     }
 
