@@ -2,10 +2,12 @@
 
 import pytest
 
-from rag.answer.compose import find_conflict, only_question_words
+from rag.answer.candidates import AnswerCandidate
+from rag.answer.compose import find_conflict, named_pair, only_question_words
 from rag.answer.evidence import Candidate
 from rag.answer.policy import YEAR_UNNAMED, judge_evidence
 from rag.answer.question import Question
+from rag.answer.reader import Pair
 from rag.answer.spans import ScoredSpan, Span
 from rag.answer.translate import plausible_translation
 from rag.types import Passage
@@ -105,3 +107,39 @@ def test_answers_made_of_the_question_words_say_nothing(answer, empty):
 )
 def test_plausible_translation(original, translated, ok):
     assert plausible_translation(original, translated, "de") is ok
+
+
+SENTENCE = "Yann LeCun gewann 2019 den Turing Award."
+LECUN = Candidate("a.txt", 100, 100 + len(SENTENCE), SENTENCE, 0.5, 0.5, 1.0, 1.0, 1.0)
+ELSEWHERE = Candidate("b.txt", 0, len(SENTENCE), SENTENCE, 0.5, 0.5, 1.0, 1.0, 1.0)
+
+
+def pair(sentence: Candidate, text: str) -> Pair:
+    at = sentence.start + SENTENCE.index(text)
+    return Pair(sentence, AnswerCandidate(text, at, at + len(text), "name", text), {})
+
+
+@pytest.mark.parametrize(
+    "body, found, probs, named",
+    [
+        # the most probable of the candidates the model's words name
+        ("Er gewann den Turing Award [1]", [pair(LECUN, "Turing Award"), pair(LECUN, "Award")], [0.2, 0.4], "Award"),
+        # "2019" is more probable, but the model's words do not name it
+        (
+            "Er gewann den Turing Award [1]",
+            [pair(LECUN, "Turing Award"), pair(LECUN, "2019")],
+            [0.2, 0.9],
+            "Turing Award",
+        ),
+        # the question's own words are no answer
+        ("Der Preis, den Yann LeCun 2019 gewann [1]", [pair(LECUN, "Yann LeCun")], [0.9], None),
+        # only from a passage the model cites
+        ("Er gewann den Turing Award [1]", [pair(ELSEWHERE, "Turing Award")], [0.9], None),
+        ("Das sagen die Quellen nicht [1]", [pair(LECUN, "Turing Award")], [0.9], None),
+    ],
+)
+def test_a_models_own_answer_gets_the_scorers_best_candidate_it_names(body, found, probs, named):
+    q = question("Wie heißt der Preis, den Yann LeCun 2019 gewann?")
+    cited = [Passage(1, "a.txt", LECUN.start, LECUN.end, SENTENCE)]
+    got = named_pair(q, body, found, probs, cited)
+    assert (got and got.candidate.text) == named

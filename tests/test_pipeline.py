@@ -128,6 +128,16 @@ def test_a_trusted_models_checked_answer_is_the_answer(retriever):
     assert answer.timings["completion_tokens"] == 7 + 2  # its answer, and the span it copied
 
 
+def test_a_trusted_models_own_answer_gets_the_short_answer_it_names(retriever):
+    # the reader would pick "Los Alamos"; the model answers with the state, which the
+    # passage it cites holds: the short answer is the scorer's best of what the model names
+    model = trusted_chat(replying("Er stammt aus dem US-Bundesstaat New Mexico [1]", "Los Alamos"))
+    answer = answerer(retriever, model).ask("Wo wurde Alexandr Wang geboren?")
+    assert answer.mode == "generated" and answer.text == "Er stammt aus dem US-Bundesstaat New Mexico [1]"
+    assert answer.short is not None and answer.short.text == "US-Bundesstaat New Mexico"
+    assert ARTICLES["wang.txt"][answer.short.start : answer.short.end] == "US-Bundesstaat New Mexico"
+
+
 def test_a_number_the_cited_passage_lacks_falls_back_to_the_quote(retriever):
     model = trusted_chat(replying("Scale AI wurde 2017 gegründet [1]", "2016"))
     answer = answerer(retriever, model).ask("Wann wurde Scale AI gegründet?")

@@ -144,6 +144,23 @@ def whole_number(sentence: str, span: Span) -> Span:
     return next((n for n in number_spans(sentence) if n.start <= span.start and n.end >= span.end), span)
 
 
+def named_pair(
+    q: Question, body: str, found: Sequence[Pair], probs: Sequence[float], passages: Sequence[Passage]
+) -> Pair | None:
+    """The scorer's most probable pair whose candidate the model's answer names, from a sentence
+    among the passages: the short answer of a model's own answer, checked by the same scorer.
+    The question's own words are no answer ("Yann LeCun" in "Der Preis, den Yann LeCun gewann, …")."""
+    held = {(p.source, p.start) for p in passages}
+    named = [
+        (prob, i)
+        for i, (pair, prob) in enumerate(zip(found, probs, strict=True))
+        if (pair.sentence.source, pair.sentence.start) in held
+        and agrees(body, pair.candidate.text)
+        and not only_question_words(pair.candidate.text, q)
+    ]
+    return found[max(named)[1]] if named else None
+
+
 def passage_of(pool: list[Passage], chosen: Pair | None) -> Passage | None:
     """The pool's passage holding the reader's chosen sentence."""
     if chosen is None:
@@ -163,10 +180,14 @@ def checked_answer(
     max_tokens: int,
     gen: Generation,
     on_text: OnText,
+    found: Sequence[Pair] = (),
+    probs: Sequence[float] = (),
 ) -> Answer:
     """The answer from the evidence pool: the differing values, the model's checked words,
     or the reader's chosen sentence quoted, led by its chosen short answer. writes: the
-    model writes an answer; trust: its checked answer may be the answer (policy.py)."""
+    model writes an answer; trust: its checked answer may be the answer (policy.py);
+    found, probs: the reader's pairs and their probabilities, for the short answer of the
+    model's own answer."""
     by_id = {p.id: p for p in pool}
     quoted = passage_of(pool, chosen) or pool[0]
     cand = chosen.candidate if chosen is not None and passage_of(pool, chosen) else None
@@ -199,8 +220,11 @@ def checked_answer(
     if model_ok and trust:
         # A model this size answers in sentences that read better than a quote; its
         # facts passed the check against the passages it cites. Its short answer is the
-        # reader's pick when its words name it.
-        return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited), short=short if named else None)
+        # reader's pick when its words name it, else the scorer's best of what they name.
+        if not named:
+            own = named_pair(q, body, found, probs, [by_id[i] for i in cited])
+            short = None if own is None else ShortAnswer(own.candidate.text, own.candidate.start, own.candidate.end)
+        return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited), short=short)
 
     # A small model's free answer is right less often than the reader's pick, so the answer
     # is the reader's short answer and the sentence it stands in, quoted; the model's words

@@ -201,6 +201,8 @@ class Answerer:
                     self.settings.max_tokens,
                     gen,
                     on_text,
+                    found,
+                    probs,
                 )
             answer.confidence = verdict.confidence
             answer.trace = {
