@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rag.answer import prompts
+from rag.answer.candidates import AnswerCandidate
 from rag.answer.citations import parse_citations, renumber, repair_citations, strip_markers
 from rag.answer.evidence import PASSAGES, Candidate
 from rag.answer.question import Question
@@ -150,19 +151,22 @@ def named_pair(
     """The scorer's most probable pair whose candidate the model's answer names, from a sentence
     among the passages: the short answer of a model's own answer, checked by the same scorer.
     The question's own words are no answer ("Yann LeCun" in "Der Preis, den Yann LeCun gewann, …")."""
-    held = {(p.source, p.start) for p in passages}
     named = [
         (prob, i)
         for i, (pair, prob) in enumerate(zip(found, probs, strict=True))
-        if (pair.sentence.source, pair.sentence.start) in held
+        if passage_of(passages, pair)
         and agrees(body, pair.candidate.text)
         and not only_question_words(pair.candidate.text, q)
     ]
     return found[max(named)[1]] if named else None
 
 
-def passage_of(pool: list[Passage], chosen: Pair | None) -> Passage | None:
-    """The pool's passage holding the reader's chosen sentence."""
+def short_of(cand: AnswerCandidate | None) -> ShortAnswer | None:
+    return None if cand is None else ShortAnswer(cand.text, cand.start, cand.end)
+
+
+def passage_of(pool: Sequence[Passage], chosen: Pair | None) -> Passage | None:
+    """The pool's passage holding the pair's sentence (the reader's chosen one, or another)."""
     if chosen is None:
         return None
     return next((p for p in pool if (p.source, p.start) == (chosen.sentence.source, chosen.sentence.start)), None)
@@ -180,8 +184,8 @@ def checked_answer(
     max_tokens: int,
     gen: Generation,
     on_text: OnText,
-    found: Sequence[Pair] = (),
-    probs: Sequence[float] = (),
+    found: Sequence[Pair],
+    probs: Sequence[float],
 ) -> Answer:
     """The answer from the evidence pool: the differing values, the model's checked words,
     or the reader's chosen sentence quoted, led by its chosen short answer. writes: the
@@ -195,7 +199,7 @@ def checked_answer(
     conflict = (
         find_conflict(q, ScoredSpan(quoted.id, whole_number(quoted.text, span), 0, 1.0), pool, cands) if span else []
     )
-    short = None if cand is None else ShortAnswer(cand.text, cand.start, cand.end)
+    short = short_of(cand)
     if conflict:
         # the short answer stays the reader's pick (the first value), for whoever reads the
         # JSON's short answer alone; the text names every value
@@ -223,7 +227,7 @@ def checked_answer(
         # reader's pick when its words name it, else the scorer's best of what they name.
         if not named:
             own = named_pair(q, body, found, probs, [by_id[i] for i in cited])
-            short = None if own is None else ShortAnswer(own.candidate.text, own.candidate.start, own.candidate.end)
+            short = short_of(None if own is None else own.candidate)
         return cite(q, by_id, cited, hits, "generated", text=with_markers(body, cited), short=short)
 
     # A small model's free answer is right less often than the reader's pick, so the answer
