@@ -12,7 +12,8 @@ Needs the `train` extra (scikit-learn); the reader itself runs on numpy alone.
    from the best sentence (extract.py; added to records collected without one); every
    compatible candidate in those
    sentences is a pair (reader.pairs), labelled 1 when it matches a gold answer exactly
-   (SQuAD-normalised).
+   (SQuAD-normalised). The clauses of the sentences are embedded as the pipeline embeds them
+   (by the indexes' embedder), also with --reuse.
    For unanswerable questions every --leave-out-th XQuAD article is left out of the index
    (its questions lose their answers); the seeds have their own. Near misses are measured
    too, held out with their article and never fitted: each answerable question again without
@@ -210,14 +211,15 @@ def swapped(gold: list[GoldItem], most: int, seed: int = 0) -> list[GoldItem]:
     return out
 
 
-def with_pairs(record: dict) -> dict:
-    """The record with its pairs: features and labels (exact match with a gold answer)."""
+def with_pairs(record: dict, embed) -> dict:
+    """The record with its pairs: features and labels (exact match with a gold answer).
+    embed: texts -> unit vectors, by the embedder the indexes were built with."""
     q = Question(**{**record["question"], "numbers": frozenset(record["question"]["numbers"])})
     golds = record["answers"]
     got = Extracted(**record["generated"]) if record.get("generated") else None
     record["kind"] = q.kind
     sentences = [Candidate(**c) for c in record["sentences"]]
-    found = reader.pairs(q, sentences, record["unknown"], generated=got)
+    found = reader.pairs(q, sentences, record["unknown"], generated=got, embed=embed)
     record["pairs"] = [
         {
             "text": p.candidate.text,
@@ -475,7 +477,10 @@ def main() -> None:
     add_extractions(records, log)
     cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     log("building pairs ...")
-    records = [with_pairs(r) for r in records]
+    # the embedder every index in --work was built with: the clauses' similarity to the question
+    # is weighed on the scale of the sentences' own (the "dense" feature)
+    embedder = app.open_retriever(load_settings(index=args.work / "index-seeds")).embedder
+    records = [with_pairs(r, embedder.encode) for r in records]
 
     from sklearn.model_selection import GroupKFold
 

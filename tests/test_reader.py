@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from rag.answer import reader
@@ -347,3 +348,74 @@ def test_the_abstention_reads_the_years_the_chosen_chunk_lacks():
     s = Candidate("a.txt", 0, len(text), text, 0.5, 0.8, 1.0, 1.0, 1.0, 0.8, "Im Jahr 2025. " + text)
     (pair,) = [p for p in reader.pairs(asked, [s]) if p.candidate.text == "900"]
     assert reader.question_features(0.5, 0, s, pair.features)["years_chunk"] == 1.0
+
+
+def _tokens(tagged: str) -> tuple[str, list[Token]]:
+    """'Er/PPER ging/VVFIN ./$.' -> its text with single spaces, and its tokens."""
+    toks, at = [], 0
+    for item in tagged.split():
+        word, pos = item.rsplit("/", 1)
+        toks.append(Token(word, at, at + len(word), pos, word))
+        at += len(word) + 1
+    return " ".join(t.text for t in toks), toks
+
+
+@pytest.mark.parametrize(
+    "tagged, expected",
+    [
+        # a conjunction before a finite verb starts a clause...
+        (
+            "Es/PPER beschäftigt/VVFIN etwa/ADV 900/CARD Mitarbeiter/NN"
+            " und/KON hat/VAFIN 1,35/CARD Milliarden/NN erhalten/VVPP ./$.",
+            ["Es beschäftigt etwa 900 Mitarbeiter", "und hat 1,35 Milliarden erhalten ."],
+        ),
+        # ...one joining names does not
+        (
+            "Scale/FM wurde/VAFIN von/APPR Wang/NE und/KON Lucy/NE Guo/NE gegründet/VVPP ./$.",
+            ["Scale wurde von Wang und Lucy Guo gegründet ."],
+        ),
+        # a comma does; a short piece joins the clause before it
+        (
+            "Guo/NE hat/VAFIN Scale/NE verlassen/VVPP ,/$,"
+            " ist/VAFIN aber/ADV noch/ADV Milliardärin/NN ,/$, sagt/VVFIN er/PPER ./$.",
+            ["Guo hat Scale verlassen", ", ist aber noch Milliardärin , sagt er ."],
+        ),
+        # a short first piece joins the one after it
+        ("Laut/APPR Forbes/NE ,/$, ist/VAFIN sie/PPER Milliardärin/NN ./$.", ["Laut Forbes , ist sie Milliardärin ."]),
+        ("Er/PPER ging/VVFIN ./$.", ["Er ging ."]),
+        ("", []),
+    ],
+)
+def test_clauses(tagged, expected):
+    text, toks = _tokens(tagged)
+    assert [text[toks[a].start : toks[b - 1].end] for a, b in reader.clauses(toks)] == expected
+
+
+def test_a_candidate_is_weighed_by_the_clause_that_holds_it():
+    # a clause is as similar to the question as their vectors: the staff clause matches, the
+    # funding one does not
+    text = "Scale AI beschäftigt etwa 900 Mitarbeiter und hat bislang 1,35 Milliarden Dollar erhalten."
+    s = sentence(text)
+    seen: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        seen.append(texts)
+        return np.array(
+            [[1.0, 0.0] if t.endswith("?") else [0.8, 0.6] if "Mitarbeiter" in t else [0.0, 1.0] for t in texts]
+        )
+
+    asked = question("Wie viele Mitarbeiter hat Scale AI?")
+    found = {p.candidate.text: p.features for p in reader.pairs(asked, [s], embed=embed)}
+    assert seen == [
+        [
+            "Wie viele Mitarbeiter hat Scale AI?",
+            "Scale AI beschäftigt etwa 900 Mitarbeiter",
+            "und hat bislang 1,35 Milliarden Dollar erhalten.",
+        ]
+    ]
+    assert found["900"]["clause_dense"] == pytest.approx(0.8)
+    assert found["1,35 Milliarden Dollar"]["clause_dense"] == pytest.approx(0.0)
+    # the abstention reads the chosen candidate's
+    assert reader.question_features(0.5, 0, s, found["900"])["chosen_clause"] == pytest.approx(0.8)
+    # without an embedder, clauses are not weighed
+    assert all("clause_dense" not in p.features for p in reader.pairs(asked, [s]))

@@ -167,7 +167,13 @@ class Answerer:
             pool = evidence.select(cands, evidence.CONFLICT_POOL)
             stage("extract")
             got = self.extract(q, cands)
-            found = reader.pairs(q, cands, read.unknown_terms, generated=got)
+            found = reader.pairs(
+                q,
+                cands,
+                read.unknown_terms,
+                generated=got,
+                embed=self.retriever.embedder.encode,
+            )
             # whether to answer is the scorer's alone (its best pair); which answer, the
             # scorer's and the model's likelihood together
             probs = self.reader.probabilities(found)

@@ -5,10 +5,10 @@ that can answer the question is a pair; each pair gets a row of features and a l
 scorer (a conditional logit fitted by scripts/train_reader.py to rank each question's pairs,
 Platt-scaled; shipped as reader.json) gives the probability that the candidate is the answer.
 A second, small regression over the best pair's probability and the question's match with the
-evidence decides whether to answer at all. When answering, the best RERANK distinct answers are
-reordered by the scorer's log-odds together with the model's likelihood of each as its copy
-(rerank); the chosen pair's sentence is the quote, its candidate the short answer. Applied with
-numpy only.
+evidence (and with the clause that holds the best pair's candidate) decides whether to answer
+at all. When answering, the best RERANK distinct answers are reordered by the scorer's
+log-odds together with the model's likelihood of each as its copy (rerank); the chosen pair's
+sentence is the quote, its candidate the short answer. Applied with numpy only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from rag.answer.candidates import KINDS, AnswerCandidate, candidates, compatible
 from rag.answer.evidence import Candidate
@@ -111,6 +112,7 @@ FEATURES = (
 )
 
 WINDOW = 4  # tokens either side of a candidate whose question words count for "window"
+CLAUSE_MIN = 3  # words: a shorter piece ("(ARTS)", "sagte er") belongs to the clause before it
 
 # The scorer's best few distinct answers are reordered by the model's likelihood of each as its
 # copy (extract.answer_logprob): the right answer is among the best 3 for 0.42 of XQuAD-de
@@ -222,6 +224,41 @@ def _boundary_features(
     }
 
 
+def _finite(pos: str) -> bool:
+    return pos.endswith("FIN") or pos.startswith("XV")  # STTS finite verbs; the tagger's English verbs
+
+
+def clauses(toks: Sequence[Token]) -> list[tuple[int, int]]:
+    """Token ranges [i, j) of a sentence's clauses: cut at punctuation, and at a conjunction
+    before a finite verb ("... 900 Mitarbeiter | und hat ..."), not one that joins names
+    ("Wang und Lucy Guo"); a piece of fewer than CLAUSE_MIN words joins the clause before it
+    (the first one, the clause after it)."""
+    cuts = [0]
+    for i in range(1, len(toks)):
+        pos = toks[i].pos
+        if pos.startswith("$") or (pos == "KON" and i + 1 < len(toks) and _finite(toks[i + 1].pos)):
+            cuts.append(i)
+    cuts.append(len(toks))
+
+    def words(a: int, b: int) -> int:
+        return sum(not toks[k].pos.startswith("$") for k in range(a, b))
+
+    out: list[tuple[int, int]] = []
+    for a, b in zip(cuts, cuts[1:]):
+        if b <= a:
+            continue
+        if out and (words(a, b) < CLAUSE_MIN or words(*out[-1]) < CLAUSE_MIN):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def clause_of(spans: Sequence[tuple[int, int]], toks: Sequence[Token], start: int) -> int:
+    """Which of the clauses holds the token at document offset `start` (the last one before it)."""
+    return max((k for k, (a, _) in enumerate(spans) if toks[a].start <= start), default=0)
+
+
 def sentence_features(sentence: Candidate, rank: int, top_score: float) -> dict[str, float]:
     return {
         "dense": sentence.dense,
@@ -313,12 +350,16 @@ def pairs(
     n: int = SENTENCES,
     generated: Extracted | None = None,
     pool: int = POOL,
+    embed: Callable[[list[str]], Any] | None = None,
 ) -> list[Pair]:
     """Every (sentence, candidate) pair of the best n evidence sentences whose candidate can
     answer the question (a candidate of the wrong kind never becomes the answer); with a
     pool larger than n, the best n of the best `pool` sentences that hold such a candidate.
     unknown_terms: question terms the corpus does not know at all (a sign it lacks the fact).
-    generated: the model's copied answer from the best sentence (sentences[0]), if any."""
+    generated: the model's copied answer from the best sentence (sentences[0]), if any.
+    embed: texts -> unit vectors (the index's embedder, whose similarity is a sentence's
+    dense): each candidate's clause is weighed by its similarity to the question, for the
+    abstention; without it, clauses are not weighed."""
     out: list[Pair] = []
     if not sentences:
         return out
@@ -326,6 +367,7 @@ def pairs(
     asked_kind = {f"asked_{k}": float(question.kind == k) for k in QUESTION_KINDS}
     asked_kind["unknown"] = min(unknown_terms, 2) / 2
     names = question_names(question)
+    asked_vec = None
     read = 0
     for rank, s in enumerate(sentences[:pool]):
         if read == n:
@@ -348,8 +390,21 @@ def pairs(
         base["years_chunk"] = years_missing(question, s.chunk_text or s.text)
         spans = rank_spans(question.kind, set(question.terms), [(0, s.text, 0.0)], question.unit)
         span = (s.start + spans[0].span.start, s.start + spans[0].span.end) if spans else None
+        parts: list[tuple[int, int]] = []
+        sims: Sequence[float] = []
+        if embed is not None and toks:
+            parts = clauses(toks)
+            texts = [s.text[toks[a].start - s.start : toks[b - 1].end - s.start] for a, b in parts]
+            if asked_vec is None:
+                vecs = embed([question.text, *texts])
+                asked_vec, vecs = vecs[0], vecs[1:]
+            else:
+                vecs = embed(texts)
+            sims = [float(v) for v in vecs @ asked_vec]
         for c in found:
             feats = {**base, **candidate_features(question, c, toks, asked, len(s.text), span)}
+            if parts:  # for the abstention only (not in FEATURES), as the names below
+                feats["clause_dense"] = sims[clause_of(parts, toks, c.start)]
             feats["nested"] = float(any(o.start <= c.start and o.end >= c.end and o != c for o in every))
             feats["outer"] = float(any(c.start <= o.start and c.end >= o.end and o != c for o in every))
             feats.update(generated_features(c, s, generated, sentences[0]))
@@ -377,6 +432,7 @@ ABSTAIN_FEATURES = (
     "chosen_rank",
     "chosen_evidence",
     "top_typed",
+    "chosen_clause",
     "names_sentence",
     "names_chunk",
     "years_chunk",
@@ -409,6 +465,10 @@ def question_features(
         "chosen_evidence": picked.get("evidence", -1.0),
         # the best sentence holds a thing of the asked kind ("wie viel": a number)
         "top_typed": top.typed if top else 0.0,
+        # how well the clause that holds the chosen candidate matches the question: a long
+        # sentence states several facts ("Das Unternehmen mit Sitz in San Francisco beschäftigt
+        # 900 Mitarbeiter | und hat 1,35 Milliarden Dollar erhalten")
+        "chosen_clause": picked.get("clause_dense", 0.0),
         # the chosen sentence, and its chunk, lack names of the question ("Meta" in "Wie viele
         # Mitarbeiter beschäftigt Meta?" for a sentence on Scale AI's staff)
         "names_sentence": picked.get("names_sentence", 1.0),
