@@ -219,7 +219,8 @@ def with_pairs(record: dict, embed) -> dict:
     got = Extracted(**record["generated"]) if record.get("generated") else None
     record["kind"] = q.kind
     sentences = [Candidate(**c) for c in record["sentences"]]
-    found = reader.pairs(q, sentences, record["unknown"], generated=got, embed=embed)
+    similarity = reader.similarity_to(embed, embed([q.text])[0])
+    found = reader.pairs(q, sentences, record["unknown"], generated=got, similarity=similarity)
     record["pairs"] = [
         {
             "text": p.candidate.text,

@@ -400,15 +400,13 @@ def test_a_candidate_is_weighed_by_the_clause_that_holds_it():
 
     def embed(texts: list[str]) -> np.ndarray:
         seen.append(texts)
-        return np.array(
-            [[1.0, 0.0] if t.endswith("?") else [0.8, 0.6] if "Mitarbeiter" in t else [0.0, 1.0] for t in texts]
-        )
+        return np.array([[0.8, 0.6] if "Mitarbeiter" in t else [0.0, 1.0] for t in texts])
 
     asked = question("Wie viele Mitarbeiter hat Scale AI?")
-    found = {p.candidate.text: p.features for p in reader.pairs(asked, [s], embed=embed)}
+    similarity = reader.similarity_to(embed, np.array([1.0, 0.0]))  # [1, 0]: the question's vector
+    found = {p.candidate.text: p.features for p in reader.pairs(asked, [s], similarity=similarity)}
     assert seen == [
         [
-            "Wie viele Mitarbeiter hat Scale AI?",
             "Scale AI beschäftigt etwa 900 Mitarbeiter",
             "und hat bislang 1,35 Milliarden Dollar erhalten.",
         ]

@@ -172,7 +172,7 @@ class Answerer:
                 cands,
                 read.unknown_terms,
                 generated=got,
-                embed=self.retriever.embedder.encode,
+                similarity=reader.similarity_to(self.retriever.embedder.encode, qvec),  # the question embedded once
             )
             # whether to answer is the scorer's alone (its best pair); which answer, the
             # scorer's and the model's likelihood together

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.answer.candidates import KINDS, AnswerCandidate, candidates, compatible
 from rag.answer.evidence import Candidate
@@ -31,6 +31,9 @@ from rag.answer.spans import rank_spans
 from rag.lang.lexicon import ARTICLES, YEAR, both
 from rag.lang.tagger import Token, tag
 from rag.lang.text import analyze, detect_language, fold, numbers
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _ARTICLES = frozenset(both(ARTICLES))
 _QUOTES = frozenset('„“”"»«‚‘')
@@ -259,6 +262,12 @@ def clause_of(spans: Sequence[tuple[int, int]], toks: Sequence[Token], start: in
     return max((k for k, (a, _) in enumerate(spans) if toks[a].start <= start), default=0)
 
 
+def similarity_to(embed: Callable[[list[str]], np.ndarray], vec: np.ndarray) -> Callable[[list[str]], list[float]]:
+    """Texts -> each one's similarity to `vec`, by the embedder that made it (unit vectors): on
+    the scale of a sentence's dense, which the index's embedder measured against the question."""
+    return lambda texts: [float(v) for v in embed(texts) @ vec] if texts else []
+
+
 def sentence_features(sentence: Candidate, rank: int, top_score: float) -> dict[str, float]:
     return {
         "dense": sentence.dense,
@@ -350,16 +359,15 @@ def pairs(
     n: int = SENTENCES,
     generated: Extracted | None = None,
     pool: int = POOL,
-    embed: Callable[[list[str]], Any] | None = None,
+    similarity: Callable[[list[str]], Sequence[float]] | None = None,
 ) -> list[Pair]:
     """Every (sentence, candidate) pair of the best n evidence sentences whose candidate can
     answer the question (a candidate of the wrong kind never becomes the answer); with a
     pool larger than n, the best n of the best `pool` sentences that hold such a candidate.
     unknown_terms: question terms the corpus does not know at all (a sign it lacks the fact).
     generated: the model's copied answer from the best sentence (sentences[0]), if any.
-    embed: texts -> unit vectors (the index's embedder, whose similarity is a sentence's
-    dense): each candidate's clause is weighed by its similarity to the question, for the
-    abstention; without it, clauses are not weighed."""
+    similarity: texts -> each one's similarity to the question (similarity_to), which weighs
+    each candidate's clause, for the abstention; without it, clauses are not weighed."""
     out: list[Pair] = []
     if not sentences:
         return out
@@ -367,7 +375,6 @@ def pairs(
     asked_kind = {f"asked_{k}": float(question.kind == k) for k in QUESTION_KINDS}
     asked_kind["unknown"] = min(unknown_terms, 2) / 2
     names = question_names(question)
-    asked_vec = None
     read = 0
     for rank, s in enumerate(sentences[:pool]):
         if read == n:
@@ -392,18 +399,12 @@ def pairs(
         span = (s.start + spans[0].span.start, s.start + spans[0].span.end) if spans else None
         parts: list[tuple[int, int]] = []
         sims: Sequence[float] = []
-        if embed is not None and toks:
+        if similarity is not None and toks:
             parts = clauses(toks)
-            texts = [s.text[toks[a].start - s.start : toks[b - 1].end - s.start] for a, b in parts]
-            if asked_vec is None:
-                vecs = embed([question.text, *texts])
-                asked_vec, vecs = vecs[0], vecs[1:]
-            else:
-                vecs = embed(texts)
-            sims = [float(v) for v in vecs @ asked_vec]
+            sims = similarity([s.text[toks[a].start - s.start : toks[b - 1].end - s.start] for a, b in parts])
         for c in found:
             feats = {**base, **candidate_features(question, c, toks, asked, len(s.text), span)}
-            if parts:  # for the abstention only (not in FEATURES), as the names below
+            if parts:  # for the abstention only (not in FEATURES), as the names above
                 feats["clause_dense"] = sims[clause_of(parts, toks, c.start)]
             feats["nested"] = float(any(o.start <= c.start and o.end >= c.end and o != c for o in every))
             feats["outer"] = float(any(c.start <= o.start and c.end >= o.end and o != c for o in every))
