@@ -79,6 +79,22 @@ def record(sentences: list[str], answers: list[str], set_name: str = "xquad-de",
     }
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-3, 1e3])
+def test_fit_standardised_weights_apply_to_raw_inputs(scale):
+    """The abstention is fitted on standardised inputs but the reader applies its weights to
+    raw ones: mapped back, they give the standardised model's probabilities, whatever an
+    input's scale (a log next to shares)."""
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.normal(5, 2, 400) * scale, rng.uniform(0, 1, 400)])
+    y = (x[:, 0] / scale + 3 * x[:, 1] + rng.normal(0, 1, 400) > 6.5).astype(int)
+    w, b = train_reader.fit_standardised(x, y, 1.0)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    direct = train_reader.fit((x - mu) / sd, y, 1.0).predict_proba((x - mu) / sd)[:, 1]
+    assert train_reader.predict((w, b), x) == pytest.approx(direct, abs=1e-9)
+    # ...and the same weights for an input whatever its unit
+    assert w[0] * scale == pytest.approx(train_reader.fit_standardised(x / [scale, 1], y, 1.0)[0][0], rel=1e-6)
+
+
 @pytest.mark.parametrize(
     "sentences, answers, kept, keeps_copy",
     [
