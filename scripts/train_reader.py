@@ -263,12 +263,17 @@ def fit(x: np.ndarray, y: np.ndarray, c: float):
     return LogisticRegression(C=c, max_iter=2000).fit(x, y)
 
 
+def scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation (never 0): what both fits standardise by."""
+    return x.mean(0), x.std(0) + 1e-9
+
+
 def fit_standardised(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
     """A logistic regression on standardised inputs, its weights mapped back to the raw ones
     (what the reader applies). Unscaled, the abstention's inputs (a log next to shares) made a
     weakly regularised fit ill-conditioned: ~1e-8 differences in an embedding between runs
     moved its weights by 0.02 and its out-of-fold figures by a question."""
-    mu, sd = x.mean(0), x.std(0) + 1e-9
+    mu, sd = scale(x)
     m = fit((x - mu) / sd, y, c)
     w = m.coef_[0] / sd
     return w, float(m.intercept_[0] - w @ mu)
@@ -283,7 +288,7 @@ def rank_weights(x: np.ndarray, y: np.ndarray, owner: np.ndarray, l2: float) -> 
 
     has_right = np.bincount(owner, weights=y, minlength=owner.max() + 1) > 0
     keep = has_right[owner]
-    mu, sd = x.mean(0), x.std(0) + 1e-9
+    mu, sd = scale(x)
     z, yk = (x[keep] - mu) / sd, y[keep]
     _, group = np.unique(owner[keep], return_inverse=True)
     n = group.max() + 1
