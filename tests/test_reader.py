@@ -417,3 +417,11 @@ def test_a_candidate_is_weighed_by_the_clause_that_holds_it():
     assert reader.question_features(0.5, 0, s, found["900"])["chosen_clause"] == pytest.approx(0.8)
     # without an embedder, clauses are not weighed
     assert all("clause_dense" not in p.features for p in reader.pairs(asked, [s]))
+
+
+def test_weights_that_round_to_zero_are_written_without_a_sign(tmp_path):
+    r = write_reader(tmp_path, {"near": -4e-9, "far": 1.23456789})
+    written = r.to_json()
+    assert written["coef"] == [0.0, 1.234568]
+    assert math.copysign(1.0, written["coef"][0]) == 1.0  # not -0.0: refits compare byte for byte
+    assert "-0.0" not in json.dumps(written)

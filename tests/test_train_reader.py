@@ -159,3 +159,38 @@ def test_swapped_questions_ask_of_another_articles_name_or_another_year():
 
 def test_swapped_takes_at_most_as_many_as_asked():
     assert len(train_reader.swapped(GOLD, 2)) == 2
+
+
+def test_reuse_relabels_with_the_gold_as_it_is_now(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (corpus / name).write_text("Text.", encoding="utf-8")
+    now = [
+        GoldItem("a1", "Wie viele Mitarbeiter?", ("900", "900 Mitarbeiter"), ("a.txt",)),
+        GoldItem("b1", "Wo wurde Wang geboren?", ("Los Alamos", "in Los Alamos"), ("b.txt",)),
+    ]
+    ds = train_reader.DevSet("xquad-de", corpus, now, 2)  # every 2nd article (b.txt) is left out
+    collected = [
+        {"set": "xquad-de", "id": "a1", "answers": ["900"], "answerable": True},
+        {"set": "xquad-de", "id": "b1", "answers": [], "answerable": False},
+        {"set": "xquad-de" + train_reader.MASKED, "id": "a1" + train_reader.MASKED, "answers": [], "answerable": False},
+    ]
+    said = []
+    train_reader.relabel(collected, [ds], tmp_path, said.append)
+    assert said == ["1 questions' gold answers changed since they were collected"]
+    assert collected[0] == {"set": "xquad-de", "id": "a1", "answers": ["900", "900 Mitarbeiter"], "answerable": True}
+    assert collected[1]["answers"] == [] and not collected[1]["answerable"]  # its article is still left out
+    assert collected[2]["answers"] == [] and not collected[2]["answerable"]  # near misses have none
+
+
+def test_reuse_says_which_gold_questions_were_never_collected(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Text.", encoding="utf-8")
+    ds = train_reader.DevSet("seeds", corpus, GOLD[:2], 0)
+    said = []
+    train_reader.relabel(
+        [{"set": "seeds", "id": "a1", "answers": ["900"], "answerable": True}], [ds], tmp_path, said.append
+    )
+    assert said == ["1 gold questions are not in the collection: run without --reuse to collect them"]

@@ -614,16 +614,22 @@ class Reader:
     def to_json(self) -> dict:
         return {
             "features": list(self.features),
-            "coef": [round(c, 6) for c in self.coef],
-            "intercept": round(self.intercept, 6),
+            "coef": [_written(c) for c in self.coef],
+            "intercept": _written(self.intercept),
             "abstain": {
-                "coef": {k: round(v, 6) for k, v in self.abstain_coef.items()},
-                "intercept": round(self.abstain_intercept, 6),
-                "threshold": round(self.threshold, 6),
+                "coef": {k: _written(v) for k, v in self.abstain_coef.items()},
+                "intercept": _written(self.abstain_intercept),
+                "threshold": _written(self.threshold),
             },
-            "rerank": {k: round(v, 6) for k, v in self.rerank_coef.items()},
+            "rerank": {k: _written(v) for k, v in self.rerank_coef.items()},
             "fit": self.fit,
         }
+
+
+def _written(v: float) -> float:
+    """Six digits, and 0.0 for what rounds to zero from either side: a weight of ~1e-9 took
+    either sign from one refit to the next, and refits are compared byte for byte."""
+    return round(v, 6) + 0.0
 
 
 def load_reader(path: Path = READER) -> Reader:
