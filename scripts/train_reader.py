@@ -506,8 +506,8 @@ def main() -> None:
             log(f"{ds.name}: collecting pairs ...")
             records += collect(ds, args.work, log)
     if not any(r["set"].endswith(SWAPPED) for r in records):
-        for name, gold in (("xquad-de", XQUAD / "gold-de.jsonl"), ("xquad-en", XQUAD / "gold-en.jsonl")):
-            near = DevSet(name + SWAPPED, XQUAD / "corpus", swapped(load_gold(gold), args.swaps), args.leave_out)
+        for ds in (ds for ds in sets if ds.corpus == XQUAD / "corpus"):
+            near = DevSet(ds.name + SWAPPED, ds.corpus, swapped(ds.gold, args.swaps), ds.every)
             log(f"{near.name}: collecting pairs ...")
             records += collect(near, args.work, log)
     if not any(r["set"].endswith(MASKED) for r in records):
